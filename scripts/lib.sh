@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/lab and scripts/test: the Python venv, the Docker engine and the systemd base images.
+# Sourced, never run. Everything here is idempotent: it reuses what exists and only builds what is missing.
+
+BULWARK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BULWARK_VENV=${BULWARK_VENV:-$BULWARK_ROOT/.venv}
+BULWARK_CACHE=$BULWARK_ROOT/.cache
+# Debian releases we test on: suite=image tag. Debian 12 and 13.
+BULWARK_SUITES=${BULWARK_SUITES:-"bookworm trixie"}
+BULWARK_IMAGE_REPO=${BULWARK_IMAGE_REPO:-bulwark/debian-systemd}
+# Packages baked into the base image: what systemd and Ansible need, nothing a role should install itself.
+BULWARK_IMAGE_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,procps,ca-certificates
+_BULWARK_STARTED_DOCKERD_PID=
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+  # apt-get install PACKAGE... (updating the lists once per call; we are root on the lab/CI machines).
+  local sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_venv() {
+  # Create or refresh .venv from requirements.txt; a stamp holding the file's hash skips the work when unchanged.
+  local stamp=$BULWARK_VENV/.requirements.sha256 want
+  want=$(sha256sum "$BULWARK_ROOT/requirements.txt" | cut -d' ' -f1)
+  if [ ! -x "$BULWARK_VENV/bin/python" ]; then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m venv "$BULWARK_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$BULWARK_VENV"; }
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "Installing pinned Python tooling into $BULWARK_VENV"
+    "$BULWARK_VENV/bin/pip" install -q --upgrade pip
+    "$BULWARK_VENV/bin/pip" install -q -r "$BULWARK_ROOT/requirements.txt"
+    echo "$want" >"$stamp"
+  fi
+  # shellcheck disable=SC1091
+  . "$BULWARK_VENV/bin/activate"
+  link_collection
+}
+
+link_collection() {
+  # The repo root *is* the collection: expose it as ansible_collections/bulwark/stack (ansible.cfg points here).
+  local dir=$BULWARK_CACHE/collections/ansible_collections/bulwark
+  mkdir -p "$dir"
+  [ -L "$dir/stack" ] || ln -sfn "$BULWARK_ROOT" "$dir/stack"
+  export ANSIBLE_COLLECTIONS_PATH=$BULWARK_CACHE/collections
+}
+
+ensure_engine() {
+  # A Docker engine that answers. Installs Debian's docker.io when only a client (or nothing) is present and
+  # starts dockerd by hand when no daemon answers (these machines have no systemd as PID 1).
+  if docker info >/dev/null 2>&1; then return 0; fi
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "Installing Debian's docker.io (no Docker engine found)"
+    apt_install docker.io
+  fi
+  if docker info >/dev/null 2>&1; then return 0; fi
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl start docker || true
+  else
+    log "Starting dockerd (log: /var/log/bulwark-dockerd.log)"
+    # Fully detached: own session, no inherited stdin/stdout, so it never holds a CI pipe open.
+    setsid nohup dockerd </dev/null >/var/log/bulwark-dockerd.log 2>&1 &
+    _BULWARK_STARTED_DOCKERD_PID=$!
+    echo "$_BULWARK_STARTED_DOCKERD_PID" >/run/bulwark-dockerd.pid
+  fi
+  local i
+  for i in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  die "the Docker engine did not answer within 60 s; see /var/log/bulwark-dockerd.log"
+}
+
+stop_engine_if_started() {
+  # Stop dockerd only if this process started it (the lab command leaves it running on purpose).
+  [ -n "$_BULWARK_STARTED_DOCKERD_PID" ] || return 0
+  log "Stopping the dockerd this run started (pid $_BULWARK_STARTED_DOCKERD_PID)"
+  kill "$_BULWARK_STARTED_DOCKERD_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 30); do
+    kill -0 "$_BULWARK_STARTED_DOCKERD_PID" 2>/dev/null || break
+    sleep 1
+  done
+  kill -9 "$_BULWARK_STARTED_DOCKERD_PID" 2>/dev/null || true
+  rm -f /run/bulwark-dockerd.pid
+  _BULWARK_STARTED_DOCKERD_PID=
+}
+
+build_image() {
+  # build_image SUITE: a systemd-capable Debian image tagged $BULWARK_IMAGE_REPO:SUITE.
+  # With a registry: debian:SUITE + systemd in a Dockerfile. Without one: debootstrap + docker import.
+  local suite=$1 image=$BULWARK_IMAGE_REPO:$1
+  if docker image inspect "$image" >/dev/null 2>&1; then return 0; fi
+  if timeout 30 docker pull -q "debian:$suite" >/dev/null 2>&1; then
+    log "Building $image from the registry's debian:$suite"
+    docker build -q -t "$image" - >/dev/null <<DOCKERFILE
+FROM debian:$suite
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    $(echo "$BULWARK_IMAGE_PACKAGES" | tr ',' ' ') && rm -rf /var/lib/apt/lists/*
+STOPSIGNAL SIGRTMIN+3
+CMD ["/lib/systemd/systemd"]
+DOCKERFILE
+    return 0
+  fi
+  log "Building $image with debootstrap (no registry reachable; about a minute)"
+  command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+  local root
+  root=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-rootfs-$suite.XXXXXX")
+  debootstrap --variant=minbase --include="$BULWARK_IMAGE_PACKAGES" "$suite" "$root" >"$root.log" 2>&1 \
+    || { tail -20 "$root.log" >&2; die "debootstrap $suite failed (full log: $root.log)"; }
+  # Lean image: no package lists or caches, no machine identity (systemd creates one per container).
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+  # ...and an old mtime on the empty lists directory, or apt's cache_valid_time would think the index is fresh.
+  touch -d '2000-01-01' "$root/var/lib/apt/lists"
+  : >"$root/etc/machine-id"
+  # (docker import accepts no STOPSIGNAL: the lab and Molecule set stop_signal SIGRTMIN+3 on the containers.)
+  tar -C "$root" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$image" >/dev/null
+  local rc=("${PIPESTATUS[@]}")
+  rm -rf "$root" "$root.log"
+  [ "${rc[0]}" -eq 0 ] && [ "${rc[1]}" -eq 0 ] || die "importing $image failed (tar ${rc[0]}, docker import ${rc[1]})"
+}
+
+ensure_images() {
+  local suite
+  for suite in $BULWARK_SUITES; do build_image "$suite"; done
+}
+
+prepare_ansible_test_offline() {
+  # `ansible-test sanity --venv` bootstraps pip in each venv with a get-pip script downloaded from a host this lab
+  # cannot reach. Stand in for it: pip's own wheel (from PyPI) plus a tiny script that installs from it.
+  local ver cache
+  ver=$(python - <<'PY'
+import re, ansible_test, os
+src = open(os.path.join(os.path.dirname(ansible_test.__file__), '_internal', 'python_requirements.py')).read()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+  cache=$HOME/.ansible/test/cache
+  [ -f "$cache/get_pip_${ver//./_}.py" ] && return 0
+  mkdir -p "$cache"
+  pip download -q --no-deps -d "$cache" "pip==$ver"
+  cat >"$cache/get_pip_${ver//./_}.py" <<PY
+# Offline stand-in for get-pip-$ver.py, written by bulwark.stack scripts/lib.sh: installs pip from its wheel.
+import glob, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, glob.glob(os.path.join(here, 'pip-$ver-*.whl'))[0])
+from pip._internal.cli.main import main
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+sys.exit(main(['install', '--find-links', here] + args))
+PY
+}
