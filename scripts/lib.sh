@@ -50,7 +50,19 @@ link_collection() {
   export ANSIBLE_COLLECTIONS_PATH=$BULWARK_CACHE/collections
 }
 
+raise_inotify_limit() {
+  # Every systemd container takes inotify instances from the host's per-user pool; Debian's default of 128 runs out
+  # with a few dozen containers and new ones then hang at boot ("Failed to create inotify object").
+  local want=1024 have
+  have=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo "$want")
+  if [ "$have" -lt "$want" ]; then
+    sysctl -qw fs.inotify.max_user_instances="$want" 2>/dev/null ||
+      log "fs.inotify.max_user_instances is $have; raise it to $want or containers may hang at boot"
+  fi
+}
+
 ensure_engine() {
+  raise_inotify_limit
   # A Docker engine that answers. Installs Debian's docker.io when only a client (or nothing) is present and
   # starts dockerd by hand when no daemon answers (these machines have no systemd as PID 1).
   if docker info >/dev/null 2>&1; then return 0; fi

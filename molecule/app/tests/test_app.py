@@ -1,0 +1,222 @@
+"""Behaviour of bulwark.stack.app: endpoints seen from the other host, sandbox, releases, graceful stop."""
+
+import json
+import os
+import shlex
+import subprocess
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('all'))
+testinfra_hosts = HOSTS
+
+PORT = 8000
+SERVICE = 'bulwark-app'
+BASE = '/opt/bulwark-app'
+
+# Runs on the *client* container: GET a URL, print {"status", "body", "headers"} or {"error"}. Traffic stays between
+# the two containers of this scenario.
+CLIENT = r'''
+import json, sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=15) as resp:
+        print(json.dumps({"status": resp.status, "body": resp.read().decode(), "headers": dict(resp.headers)}))
+except urllib.error.HTTPError as exc:
+    print(json.dumps({"status": exc.code, "body": exc.read().decode(), "headers": dict(exc.headers)}))
+except Exception as exc:
+    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
+'''
+
+
+def get_host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+
+
+def internal_ip(host):
+    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
+    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+
+
+def fetch(client, target, path):
+    url = 'http://%s:%d%s' % (internal_ip(target), PORT, path)
+    return json.loads(client.check_output('python3 -c %s %s' % (shlex.quote(CLIENT), shlex.quote(url))))
+
+
+def converge(version):
+    """Re-run converge.yml with another release version (what an operator's deploy does)."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
+    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
+    if os.path.isfile(config):
+        env['ANSIBLE_CONFIG'] = config
+    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
+    result = subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY), playbook,
+                             '-e', 'molecule_app_version=%s' % version], capture_output=True, text=True, env=env,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.fixture()
+def target(host):
+    return host
+
+
+@pytest.fixture()
+def client(host):
+    other = [h for h in HOSTS if h != host.backend.host]
+    assert other, 'this scenario needs two hosts'
+    return get_host(other[0])
+
+
+# First: the later tests deploy other releases, after which converge.yml (release 1.0.0) would rightly report changes.
+def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, target):
+    stats = check_mode_recap[target.backend.host]
+    assert stats['failures'] == 0 and stats['unreachable'] == 0
+    assert stats['changed'] == 0, stats['changed_tasks']
+
+
+def test_endpoints_from_other_host(client, target):
+    hostname = target.check_output('hostname')
+    version = fetch(client, target, '/version')
+    assert (version.get('status'), version.get('body')) == (200, '1.0.0\n'), version
+    assert version['headers'].get('X-Served-By') == hostname
+    root = fetch(client, target, '/')
+    assert root.get('status') == 200 and '1.0.0' in root['body'] and hostname in root['body'], root
+    for path in ('/health/live', '/health/ready'):
+        assert fetch(client, target, path).get('status') == 200, path
+    health = fetch(client, target, '/health')
+    assert health.get('status') == 200, health
+    checks = json.loads(health['body'])
+    assert checks['status'] == 'healthy'
+    # Nothing configured in this scenario: both checks say so and do not make the app unhealthy.
+    assert checks['checks']['pgbouncer']['status'] == 'not configured'
+    assert checks['checks']['redis']['status'] == 'not configured'
+    assert fetch(client, target, '/nope').get('status') == 404
+
+
+def test_health_turns_503_when_a_dependency_is_unreachable(target):
+    # Run a second copy of the release with a database URL pointing at a closed port: /health must say 503.
+    script = r'''
+import os, subprocess, sys, time, urllib.error, urllib.request
+env = dict(os.environ, APP_LISTEN_ADDRESS="127.0.0.1", APP_PORT="18999", DATABASE_URL="postgresql://u:p@127.0.0.1:1/db")
+proc = subprocess.Popen([sys.executable, "/opt/bulwark-app/current/bulwark_sample_app.py"], env=env)
+try:
+    for attempt in range(50):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:18999/health", timeout=5)
+            print(200)
+            break
+        except urllib.error.HTTPError as exc:
+            print(exc.code, exc.read().decode())
+            break
+        except OSError:
+            time.sleep(0.1)
+finally:
+    proc.terminate()
+    proc.wait()
+'''
+    out = target.check_output('python3 -c %s' % shlex.quote(script))
+    assert out.startswith('503') and '"failing"' in out, out
+
+
+def test_listens_only_on_internal_address(target):
+    listeners = target.check_output("ss -Htln 'sport = :%d' | awk '{print $4}'" % PORT).split()
+    assert listeners == ['%s:%d' % (internal_ip(target), PORT)]
+    loopback = target.run('python3 -c "import socket; socket.create_connection((\'127.0.0.1\', %d), 3)"' % PORT)
+    assert loopback.rc != 0 and 'ConnectionRefusedError' in loopback.stderr
+
+
+def test_service_user_and_sandbox(target):
+    props = dict(line.split('=', 1) for line in target.check_output(
+        'systemctl show %s -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp '
+        '-p CapabilityBoundingSet -p ReadWritePaths -p KillSignal -p TimeoutStopUSec -p ActiveState' % SERVICE
+    ).splitlines())
+    assert props['ActiveState'] == 'active'
+    assert props['User'] == 'bulwark-app'
+    assert props['NoNewPrivileges'] == 'yes'
+    assert props['ProtectSystem'] == 'strict'
+    assert props['ProtectHome'] == 'yes'
+    assert props['PrivateTmp'] == 'yes'
+    assert props['CapabilityBoundingSet'] == ''
+    assert props['ReadWritePaths'] == '/var/lib/bulwark-app'
+    assert props['KillSignal'] == '15'
+    assert props['TimeoutStopUSec'] == '30s'
+    pid = target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
+    assert target.check_output('ps -o user= -p %s' % pid) == 'bulwark-app'
+    assert target.user('bulwark-app').shell == '/usr/sbin/nologin'
+    # The sandbox really bites: the service sees the system read-only but its state directory, its capability set empty.
+    status = target.check_output('cat /proc/%s/status' % pid)
+    assert 'CapEff:\t0000000000000000' in status and 'NoNewPrivs:\t1' in status
+    mounts = dict(line.split()[4:6] for line in target.check_output('cat /proc/%s/mountinfo' % pid).splitlines())
+    assert mounts['/'].split(',')[0] == 'ro', mounts['/']  # the whole system, /opt/bulwark-app included
+    assert mounts['/var/lib/bulwark-app'].split(',')[0] == 'rw', mounts
+
+
+def test_environment_file_is_root_only_and_read_by_the_app(target):
+    env = target.file('/etc/bulwark-app/app.env')
+    assert (env.user, env.group, env.mode) == ('root', 'root', 0o600)
+    assert target.file('/etc/bulwark-app').mode == 0o700
+    denied = target.run('runuser -u bulwark-app -- cat /etc/bulwark-app/app.env')
+    assert denied.rc != 0
+    pid = target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
+    environ = target.check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid)
+    assert 'APP_GREETING=molecule' in environ.splitlines()
+
+
+def test_sigterm_lets_an_in_flight_request_finish(target):
+    # A 3 s request is in flight when systemd stops the service; it must complete with 200 and the unit exit cleanly.
+    script = r'''
+import subprocess, threading, time, urllib.request
+result = {}
+def slow():
+    try:
+        with urllib.request.urlopen("http://%s:%d/slow?ms=3000", timeout=20) as resp:
+            result["status"], result["body"] = resp.status, resp.read().decode().strip()
+    except Exception as exc:
+        result["error"] = repr(exc)
+worker = threading.Thread(target=slow)
+worker.start()
+time.sleep(0.7)
+started = time.time()
+subprocess.run(["systemctl", "stop", "bulwark-app"], check=True)
+result["stop_seconds"] = round(time.time() - started, 1)
+worker.join()
+print(result)
+''' % (internal_ip(target), PORT)
+    try:
+        out = target.check_output('python3 -c %s' % shlex.quote(script))
+        result = eval(out)  # pylint: disable=eval-used  # our own repr of a dict of str/int/float
+        assert result.get('status') == 200 and result.get('body') == 'slept 3000 ms', result
+        assert result['stop_seconds'] >= 1.5, result  # the stop waited for the request
+        assert target.check_output('systemctl show -p Result --value %s' % SERVICE) == 'success'
+        assert 'stopped cleanly' in target.check_output('journalctl -u %s -n 20 --no-pager' % SERVICE)
+    finally:
+        target.run('systemctl start %s' % SERVICE)
+
+
+def test_release_switch_is_atomic_and_old_releases_are_pruned():
+    hosts = [get_host(name) for name in HOSTS]
+    # Watch the link on every host while the releases switch: readlink must never fail.
+    watcher = ('import os, time\nmisses, end = 0, time.time() + 300\nwhile time.time() < end:\n'
+               '    try:\n        os.readlink("%s/current")\n    except OSError:\n        misses += 1\n'
+               '    with open("/tmp/link-misses", "w") as out:\n        out.write(str(misses))\n'
+               '    time.sleep(0.0005)\n' % BASE)
+    for h in hosts:
+        h.run('rm -f /tmp/link-misses; nohup python3 -c %s >/dev/null 2>&1 & echo $! > /tmp/watcher.pid'
+              % shlex.quote(watcher))
+    for version in ('2.0.0', '3.0.0'):
+        converge(version)
+    for h in hosts:
+        h.run('kill "$(cat /tmp/watcher.pid)"')
+        misses = h.check_output('cat /tmp/link-misses')
+        assert misses == '0', 'current link was missing %s times during switches on %s' % (misses, h.backend.host)
+        assert h.file(BASE + '/current').linked_to == BASE + '/releases/3.0.0'
+        releases = sorted(h.check_output('ls %s/releases' % BASE).split())
+        assert releases == ['2.0.0', '3.0.0'], releases  # current + app_keep_releases (1); 1.0.0 pruned
+    for h in hosts:
+        other = get_host([n for n in HOSTS if n != h.backend.host][0])
+        version = fetch(other, h, '/version')
+        assert version.get('body') == '3.0.0\n', version  # the service restarted into the new release

@@ -1,0 +1,257 @@
+"""Behaviour of bulwark.stack.haproxy, seen from a client container: TLS profile, redirect, headers, balancing,
+health-check failover, admin socket, stats auth, rate limit and validated reloads."""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import time
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
+LB, CLIENT, APPS = 'haproxy-lb', 'haproxy-app1', ('haproxy-app1', 'haproxy-app2')
+STATS_AUTH = 'admin:molecule-stats-secret-4b1e'
+testinfra_hosts = ['ansible://' + LB]
+
+CA = '/tmp/bulwark-lab-ca.pem'
+URL = 'https://%s' % LB
+TLS12_ALLOWED = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']
+TLS12_REFUSED = ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256',
+                 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM', 'ECDHE-ECDSA-ARIA128-GCM-SHA256']
+TLS13_ALLOWED = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']
+
+# Runs on the LB: one command on the HAProxy runtime API (admin socket), prints the answer.
+RUNTIME = ("python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(\"/run/haproxy/admin.sock\"); "
+           "s.sendall(sys.argv[1].encode()+b\"\\n\"); print(b\"\".join(iter(lambda: s.recv(65536), b\"\")).decode())' ")
+
+
+def get_host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+
+
+@pytest.fixture(scope='module')
+def lb():
+    return get_host(LB)
+
+
+@pytest.fixture(scope='module')
+def client(lb):
+    cli = get_host(CLIENT)
+    pem = lb.file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
+    cli.run('cat > %s <<"EOF"\n%sEOF' % (CA, pem))
+    return cli
+
+
+TLS_SCRIPT = r'''
+import json, subprocess, sys
+host, ca, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out = {}
+for name, args in cases.items():
+    proc = subprocess.run(["timeout", "10", "openssl", "s_client", "-connect", host + ":443", "-servername", host,
+                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, check=False)
+    out[name] = [proc.returncode, proc.stdout[-2500:] + proc.stderr[-1000:]]
+print(json.dumps(out))
+'''
+CASES = {'old:' + v: [v, '-cipher', 'DEFAULT:@SECLEVEL=0'] for v in ('-tls1', '-tls1_1')}
+CASES.update({'tls12:' + c: ['-tls1_2', '-cipher', c] for c in TLS12_ALLOWED})
+CASES.update({'tls12-refused:' + c: ['-tls1_2', '-cipher', c + ':@SECLEVEL=0'] for c in TLS12_REFUSED})
+CASES.update({'tls13:' + s: ['-tls1_3', '-ciphersuites', s] for s in TLS13_ALLOWED})
+CASES.update({'group:X25519': ['-tls1_3', '-groups', 'X25519'], 'group:ffdhe2048': ['-tls1_3', '-groups', 'ffdhe2048'],
+              'alpn': ['-alpn', 'h2,http/1.1']})
+
+
+@pytest.fixture(scope='module')
+def handshakes(client):
+    """Every handshake of the cases above, run in one go on the client (one remote command, not dozens)."""
+    out = client.check_output('python3 -c %s %s %s %s' % (shlex.quote(TLS_SCRIPT), LB, CA, shlex.quote(json.dumps(CASES))))
+    return json.loads(out)
+
+
+def handshake(handshakes, name):
+    return tuple(handshakes[name])
+
+
+def curl(client, *args):
+    return client.run('curl -sS --cacert %s --max-time 10 %s' % (CA, ' '.join(args)))
+
+
+def bodies(client, count, path='/'):
+    out = curl(client, '-w "|%{http_code}\\n"', *([URL + path] * count)).stdout
+    return [list(pair) for pair in re.findall(r'([^\n|]*)\n?\|(\d{3})', out)]
+
+
+def runtime(lb, command):
+    return lb.check_output(RUNTIME + "'%s'" % command)
+
+
+def server_status(lb, server):
+    for line in runtime(lb, 'show stat').splitlines():
+        fields = line.split(',')
+        if len(fields) > 17 and fields[0] == 'app' and fields[1] == server:
+            return fields[17]
+    return None
+
+
+def wait_status(lb, server, wanted, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = server_status(lb, server)
+        if status is not None and status.startswith(wanted):
+            return status
+        time.sleep(0.5)
+    raise AssertionError('%s never became %s (is %s)' % (server, wanted, server_status(lb, server)))
+
+
+def codes(client, count, parallel=10):
+    """Status codes of ``count`` requests sent ``parallel`` at a time (fast even on a loaded machine)."""
+    out = curl(client, '--parallel', '--parallel-max', str(parallel), '-w', '"%{http_code}\\n"',
+               *(['-o', '/dev/null', URL + '/'] * count)).stdout
+    return out.split()
+
+
+def playbook(*args):
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
+    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
+    if os.path.isfile(config):
+        env['ANSIBLE_CONFIG'] = config
+    return subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY)] + list(args),
+                          capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.mark.parametrize('version', ['-tls1', '-tls1_1'])
+def test_old_tls_versions_are_refused(handshakes, version):
+    rc, out = handshake(handshakes, 'old:' + version)
+    assert rc != 0, out
+    assert 'Cipher is (NONE)' in out or 'alert protocol version' in out or 'no protocols available' in out, out
+
+
+@pytest.mark.parametrize('cipher', TLS12_ALLOWED)
+def test_tls12_profile_ciphers_succeed(handshakes, cipher):
+    rc, out = handshake(handshakes, 'tls12:' + cipher)
+    assert rc == 0 and 'Cipher is %s' % cipher in out and 'Verify return code: 0 (ok)' in out, out
+
+
+@pytest.mark.parametrize('cipher', TLS12_REFUSED)
+def test_tls12_other_ciphers_are_refused(handshakes, cipher):
+    rc, out = handshake(handshakes, 'tls12-refused:' + cipher)
+    assert rc != 0, out
+
+
+@pytest.mark.parametrize('suite', TLS13_ALLOWED)
+def test_tls13_profile_suites_succeed(handshakes, suite):
+    rc, out = handshake(handshakes, 'tls13:' + suite)
+    assert rc == 0 and 'TLSv1.3' in out and 'Cipher is %s' % suite in out, out
+
+
+def test_tls13_groups_follow_the_profile(handshakes):
+    assert handshake(handshakes, 'group:X25519')[0] == 0
+    rc, out = handshake(handshakes, 'group:ffdhe2048')
+    assert rc != 0, out
+
+
+def test_alpn_offers_h2(handshakes):
+    rc, out = handshake(handshakes, 'alpn')
+    assert rc == 0 and 'ALPN protocol: h2' in out, out
+
+
+def test_http_redirects_with_308(client):
+    out = client.check_output('curl -s -o /dev/null -w "%%{http_code} %%{redirect_url}" "http://%s/some/path?q=1"' % LB)
+    assert out == '308 https://%s/some/path?q=1' % LB
+
+
+def test_http2_and_security_headers(client):
+    res = curl(client, '--http2', '-D', '-', '-o', '/dev/null', '-w', '"%{http_version}"', URL + '/')
+    headers = res.stdout.lower()
+    assert res.stdout.endswith('2'), res.stdout
+    assert 'strict-transport-security: max-age=63072000' in headers
+    assert 'x-frame-options: deny' in headers
+    assert 'x-content-type-options: nosniff' in headers
+    assert 'referrer-policy: strict-origin-when-cross-origin' in headers
+    assert "content-security-policy: default-src 'self'" in headers
+    assert '\nserver:' not in headers  # the app's Server header is removed
+
+
+def test_requests_reach_both_backends(client):
+    results = bodies(client, 10)
+    assert all(code == '200' for _, code in results), results
+    assert {body for body, _ in results} == set(APPS)
+
+
+def test_stopped_backend_is_marked_down_and_costs_the_client_nothing(client, lb):
+    app2 = get_host('haproxy-app2')
+    app2.check_output('systemctl stop fake-app')
+    try:
+        wait_status(lb, 'haproxy-app2', 'DOWN')
+        results = bodies(client, 12)
+        assert all(code == '200' for _, code in results), results
+        assert {body for body, _ in results} == {'haproxy-app1'}
+    finally:
+        app2.check_output('systemctl start fake-app')
+    wait_status(lb, 'haproxy-app2', 'UP')
+    assert {body for body, _ in bodies(client, 10)} == set(APPS)
+
+
+def test_admin_socket_drains_and_readies_a_server(client, lb):
+    sock = lb.file('/run/haproxy/admin.sock')
+    assert sock.is_socket and sock.group == 'haproxy' and sock.mode == 0o660
+    runtime(lb, 'set server app/haproxy-app2 state drain')
+    try:
+        assert server_status(lb, 'haproxy-app2') == 'DRAIN'
+        assert {body for body, _ in bodies(client, 8)} == {'haproxy-app1'}
+    finally:
+        runtime(lb, 'set server app/haproxy-app2 state ready')
+    assert 'haproxy-app2' in runtime(lb, 'show servers state app')
+    assert {body for body, _ in bodies(client, 8)} == set(APPS)
+
+
+@pytest.mark.parametrize('auth,code', [('', '401'), ('admin:wrong', '401'), (STATS_AUTH, '200')])
+def test_stats_page_needs_credentials(client, auth, code):
+    user = '-u %s' % auth if auth else ''
+    out = client.check_output('curl -s -o /dev/null -w "%%{http_code}" %s http://%s:8404/stats' % (user, LB))
+    assert out == code
+
+
+def test_stats_page_only_on_internal_address(lb):
+    res = lb.run('python3 -c "import socket; socket.create_connection((\'127.0.0.1\', 8404), 3)"')
+    assert res.rc != 0 and 'ConnectionRefusedError' in res.stderr
+
+
+def test_refused_configuration_fails_the_play_and_haproxy_keeps_serving(client, lb):
+    before = lb.file('/etc/haproxy/haproxy.cfg').content_string
+    pid = lb.check_output('systemctl show -p MainPID --value haproxy')
+    bad = {'haproxy_frontends': [{'name': 'https', 'default_backend': 'app',
+                                  'use_backends': [{'backend': 'app', 'if': '{ no_such_fetch() }'}]}]}
+    res = playbook(os.path.join(SCENARIO, 'converge.yml'), '-e', json.dumps(bad))
+    assert res.returncode != 0
+    assert 'failed to validate' in res.stdout + res.stderr, res.stdout[-3000:]
+    assert lb.file('/etc/haproxy/haproxy.cfg').content_string == before
+    assert lb.check_output('systemctl show -p MainPID --value haproxy') == pid
+    assert bodies(client, 2, '/health') == [['ok', '200'], ['ok', '200']]
+
+
+def test_private_keys_are_root_only(lb):
+    for path in ('/etc/haproxy/tls/site.pem.key', '/etc/ssl/bulwark-lab-ca/ca.key'):
+        key = lb.file(path)
+        assert (key.user, key.group, key.mode) == ('root', 'root', 0o600)
+    cfg = lb.file('/etc/haproxy/haproxy.cfg')
+    assert (cfg.user, cfg.group, cfg.mode) == ('root', 'haproxy', 0o640)
+    assert 'molecule-stats-secret' not in cfg.content_string and '$6$' in cfg.content_string
+
+
+def test_check_mode_on_converged_host_changes_nothing(check_mode_recap):
+    stats = check_mode_recap[LB]
+    assert stats['failures'] == 0 and stats['unreachable'] == 0
+    assert stats['changed'] == 0, stats['changed_tasks']
+
+
+def test_rate_limit_answers_429_with_headers(client):
+    time.sleep(11)  # let the 10 s request-rate window forget the tests above
+    got = codes(client, 200)
+    assert len(got) == 200 and set(got) == {'200', '429'}, got
+    assert got.count('200') >= 100 and got.count('429') >= 40, got
+    headers = curl(client, '-D', '-', '-o', '/dev/null', URL + '/').stdout.lower()
+    assert ' 429' in headers.splitlines()[0] and 'strict-transport-security' in headers, headers

@@ -1,0 +1,221 @@
+"""Behaviour of bulwark.stack.postgresql + bulwark.stack.pgbouncer: SCRAM through PgBouncer from an app host, TLS-only
+access from allowed hosts, tuned settings live, no plaintext password on disk, a backup restored."""
+
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import time
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / '.cache' / 'collections'))
+from ansible_collections.bulwark.stack.plugins.module_utils.pg_tune import pg_tune  # noqa: E402
+
+INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+DB_HOSTS = sorted(RUNNER.get_hosts('postgres'))
+CLIENT = sorted(RUNNER.get_hosts('app'))[0]
+testinfra_hosts = DB_HOSTS
+
+APP_PASSWORD = 'molecule-app-password-5d1e'
+SECRETS = [APP_PASSWORD, 'molecule-admin-password-8c2f', 'molecule-stats-password-3b7a']
+STATS_PASSWORD = SECRETS[2]
+VERSIONS = {'12': 15, '13': 17}
+
+
+def get_host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+
+
+def internal_ip(host):
+    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
+    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+
+
+def psql(on, conninfo, sql, password=None):
+    """Run psql on host ``on`` (a test container) and return the command result."""
+    env = 'PGPASSWORD=%s PGCONNECT_TIMEOUT=10 ' % shlex.quote(password) if password else 'PGCONNECT_TIMEOUT=10 '
+    return on.run('%spsql -w %s -X -At -v ON_ERROR_STOP=1 -c %s' % (env, shlex.quote(conninfo), shlex.quote(sql)))
+
+
+def as_postgres(host, sql, db='app'):
+    return host.check_output('runuser -u postgres -- psql -X -At -d %s -c %s' % (db, shlex.quote(sql)))
+
+
+@pytest.fixture()
+def client():
+    return get_host(CLIENT)
+
+
+# Speaks the PostgreSQL wire protocol on the client: send a StartupMessage and print the authentication request
+# PgBouncer answers with (code 10 = SASL, followed by the mechanism names).
+AUTH_PROBE = r'''
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], 6432), 10)
+body = struct.pack("!I", 196608) + b"user\0app\0database\0app\0\0"
+s.sendall(struct.pack("!I", len(body) + 4) + body)
+kind = s.recv(1)
+length = struct.unpack("!I", s.recv(4))[0]
+payload = s.recv(length - 4)
+code = struct.unpack("!I", payload[:4])[0]
+print(kind.decode(), code, ",".join(m.decode() for m in payload[4:].split(b"\0") if m))
+'''
+
+
+def test_client_authenticates_through_pgbouncer_with_scram(client, host):
+    ip = internal_ip(host)
+    # PgBouncer offers SCRAM-SHA-256 and nothing else.
+    offer = client.check_output('python3 -c %s %s' % (shlex.quote(AUTH_PROBE), ip))
+    assert offer == 'R 10 SCRAM-SHA-256', offer
+    conn = 'host=%s port=6432 dbname=app user=app sslmode=disable' % ip
+    result = psql(client, conn, 'SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', APP_PASSWORD)
+    assert result.rc == 0, result.stderr
+    # Logged in as app, and PgBouncer's connection to PostgreSQL is TLS (pg_stat_ssl of the server backend). PgBouncer
+    # holds no password, only the verifier: it can log in to PostgreSQL only with the client's SCRAM proof.
+    assert result.stdout.strip() == 'app|t'
+
+
+@pytest.mark.parametrize('user, password', [('app', 'wrong-password-123'), ('intruder', APP_PASSWORD)])
+def test_wrong_credentials_fail_at_pgbouncer(client, host, user, password):
+    conn = 'host=%s port=6432 dbname=app user=%s sslmode=disable' % (internal_ip(host), user)
+    result = psql(client, conn, 'SELECT 1', password)
+    assert result.rc != 0
+    # PgBouncer answers a failed SCRAM exchange (wrong password, or unknown user: mock authentication) like this.
+    assert 'SASL authentication failed' in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize('sslmode', ['disable', 'require'])
+def test_direct_postgresql_refused_from_app_host(client, host, sslmode):
+    conn = 'host=%s port=5432 dbname=app user=app sslmode=%s' % (internal_ip(host), sslmode)
+    result = psql(client, conn, 'SELECT 1', APP_PASSWORD)
+    assert result.rc != 0
+    assert 'no pg_hba.conf entry for host' in result.stderr, result.stderr
+
+
+def test_allowed_host_needs_tls(host):
+    ip = internal_ip(host)
+    plain = psql(host, 'host=%s port=5432 dbname=app user=app sslmode=disable' % ip, 'SELECT 1', APP_PASSWORD)
+    assert plain.rc != 0 and 'no pg_hba.conf entry' in plain.stderr and 'no encryption' in plain.stderr, plain.stderr
+    tls = psql(host, 'host=%s port=5432 dbname=app user=app sslmode=verify-full sslrootcert=/etc/postgresql/ssl/server.crt'
+               % ip, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', APP_PASSWORD)
+    assert tls.rc == 0 and tls.stdout.strip() == 't', tls.stderr
+
+
+def test_stats_user_reads_pgbouncer_console(client, host):
+    conn = 'host=%s port=6432 dbname=pgbouncer user=pgbouncer_stats sslmode=disable' % internal_ip(host)
+    result = psql(client, conn, 'SHOW POOLS', STATS_PASSWORD)
+    assert result.rc == 0, result.stderr
+    assert any(line.startswith('app|app|') for line in result.stdout.splitlines()), result.stdout
+    denied = psql(client, conn, 'PAUSE app', STATS_PASSWORD)
+    assert denied.rc != 0 and 'admin access needed' in denied.stderr, denied.stderr
+
+
+def test_listeners(host):
+    ip = internal_ip(host)
+    pg = sorted(host.check_output("ss -Htln 'sport = :5432' | awk '{print $4}'").split())
+    assert pg == sorted(['%s:5432' % ip, '127.0.0.1:5432']) or pg == sorted(['%s:5432' % ip, '127.0.0.1:5432', '[::1]:5432'])
+    assert host.check_output("ss -Htln 'sport = :6432' | awk '{print $4}'").split() == ['%s:6432' % ip]
+
+
+def _kb(value):
+    units = {'kB': 1, 'MB': 1024, 'GB': 1024 ** 2, 'TB': 1024 ** 3}
+    for unit, factor in units.items():
+        if value.endswith(unit):
+            return int(value[:-len(unit)]) * factor
+    raise ValueError(value)
+
+
+def test_tuned_values_are_live(host):
+    facts = host.ansible('setup', 'gather_subset=!all,hardware')['ansible_facts']
+    version = VERSIONS[host.system_info.release.split('.')[0]]
+    expected = pg_tune('web', facts['ansible_memtotal_mb'] * 1024 * 1024, facts['ansible_processor_vcpus'], 'ssd',
+                       version, max_connections=100)
+    rows = as_postgres(host, 'SELECT name, setting, coalesce(unit, \'\') FROM pg_settings', db='postgres')
+    live = {name: (setting, unit) for name, setting, unit in (line.split('|') for line in rows.splitlines())}
+    checked = 0
+    for name, value in expected.items():
+        setting, unit = live[name]
+        if unit in ('kB', '8kB', 'MB'):
+            size = {'kB': 1, '8kB': 8, 'MB': 1024}[unit]
+            assert int(setting) * size == _kb(value) // size * size, (name, setting, unit, value)
+        elif value in ('on', 'off', 'try', 'lz4'):
+            assert setting == value, (name, setting, value)
+        else:
+            assert float(setting) == float(value), (name, setting, value)
+        checked += 1
+    assert checked >= 15
+    assert live['password_encryption'][0] == 'scram-sha-256'
+    assert live['ssl'][0] == 'on'
+    assert 'pg_stat_statements' in live['shared_preload_libraries'][0]
+    assert as_postgres(host, 'SELECT count(*) FROM pg_settings WHERE pending_restart', db='postgres') == '0'
+    assert int(as_postgres(host, 'SELECT count(*) FROM pg_stat_statements')) > 0
+
+
+def test_running_major_version(host):
+    version = VERSIONS[host.system_info.release.split('.')[0]]
+    assert as_postgres(host, 'SHOW server_version_num', db='postgres').startswith(str(version))
+
+
+def test_no_plaintext_password_in_config(host):
+    for secret in SECRETS:
+        found = host.run('grep -rlF %s /etc/postgresql /etc/pgbouncer' % shlex.quote(secret))
+        assert found.rc == 1 and found.stdout == '', 'plaintext password in %s' % found.stdout
+    userlist = host.file('/etc/pgbouncer/userlist.txt')
+    assert (userlist.user, userlist.group, userlist.mode) == ('root', 'postgres', 0o640)
+    entries = [line for line in userlist.content_string.splitlines() if line.startswith('"')]
+    assert len(entries) == 3 and all('"SCRAM-SHA-256$4096:' in line for line in entries), entries
+    # PostgreSQL stores exactly the verifier the userlist holds (what SCRAM pass-through needs).
+    stored = as_postgres(host, "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'", db='postgres')
+    assert '"app" "%s"' % stored in entries
+    key = host.file('/etc/postgresql/ssl/server.key')
+    assert (key.user, key.mode) == ('postgres', 0o600)
+
+
+def test_backup_is_made_and_restored(host):
+    as_postgres(host, 'DROP TABLE IF EXISTS restore_probe; CREATE TABLE restore_probe AS '
+                      "SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 1234) g")
+    assert host.run('systemctl is-enabled bulwark-pg-backup.timer').stdout.strip() == 'enabled'
+    started = host.run('systemctl start bulwark-pg-backup.service')
+    assert started.rc == 0, host.run('journalctl -u bulwark-pg-backup -n 20 --no-pager').stdout
+    dump = host.check_output('ls -1t /var/backups/postgresql/app/*.dump | head -n1')
+    assert dump and host.file(dump).user == 'postgres'
+    target = 'app_restored_%d' % int(time.time())
+    result = subprocess.run(
+        ['ansible-playbook', '-i', INVENTORY, str(ROOT / 'playbooks' / 'restore.yml'), '-l', host.backend.host,
+         '-e', 'restore_dump=%s' % dump, '-e', 'restore_database=%s' % target, '-e', 'restore_source_database=app',
+         '-e', 'restore_compare_source=true'], capture_output=True, text=True, check=False,
+        env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert 'matches app table by table' in result.stdout
+    assert as_postgres(host, 'SELECT count(*), md5(string_agg(payload, \',\' ORDER BY id)) FROM restore_probe', db=target) == \
+        as_postgres(host, 'SELECT count(*), md5(string_agg(payload, \',\' ORDER BY id)) FROM restore_probe')
+    # Restoring into an existing database is refused.
+    again = subprocess.run(
+        ['ansible-playbook', '-i', INVENTORY, str(ROOT / 'playbooks' / 'restore.yml'), '-l', host.backend.host,
+         '-e', 'restore_dump=%s' % dump, '-e', 'restore_database=%s' % target], capture_output=True, text=True,
+        check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+    assert again.returncode != 0
+    as_postgres(host, 'DROP DATABASE %s' % target, db='postgres')
+
+
+def test_pool_oversubscription_is_refused_before_any_change(host):
+    # 1 pool x (93 + 5) > 100 - 3: preflight must fail, naming the variables (check mode: nothing could change anyway).
+    result = subprocess.run(
+        ['ansible-playbook', '--check', '-i', INVENTORY, os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml'),
+         '-e', 'pgbouncer_default_pool_size=93'], capture_output=True, text=True,
+        check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json'))
+    assert result.returncode != 0
+    out = ' '.join(result.stdout.split())
+    assert 'Pools fit in the server' in out and 'pgbouncer_default_pool_size' in out and 'allows only 97' in out, out[-3000:]
+
+
+def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, host):
+    for name in DB_HOSTS + [CLIENT]:
+        stats = check_mode_recap[name]
+        assert stats['failures'] == 0 and stats['unreachable'] == 0
+        assert stats['changed'] == 0, (name, stats['changed_tasks'])

@@ -1,0 +1,257 @@
+"""Behaviour of bulwark.stack.redis + bulwark.stack.redis_sentinel on three hosts: replication, ACLs, Sentinel, and
+a real failover followed by a full re-converge that must keep the new topology.
+
+Shared by the scenarios `redis` (Debian 12) and `redis_trixie` (Debian 13). Traffic stays between the scenario's
+containers.
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import time
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('redis'))
+testinfra_hosts = HOSTS
+
+PORT, SENTINEL_PORT, NAME = 6379, 26379, 'bulwark'
+ADMIN = ('admin', 'molecule-admin-secret-0a1b2c')
+APP = ('app', 'molecule-app-secret-3d4e5f')
+REPLICATION_PASSWORD = 'molecule-repl-secret-6a7b8c'
+SENTINEL_USER_PASSWORD = 'molecule-sentinel-user-9d0e1f'
+SENTINEL_PASSWORD = 'molecule-sentinel-secret-2a3b4c'
+SECRETS = (ADMIN[1], APP[1], REPLICATION_PASSWORD, SENTINEL_USER_PASSWORD, SENTINEL_PASSWORD)
+
+
+def get_host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+
+
+def internal_ip(host):
+    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
+    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+
+
+IPS = {}
+
+
+def ip_of(name):
+    if name not in IPS:
+        IPS[name] = internal_ip(get_host(name))
+    return IPS[name]
+
+
+def cli(client, address, *args, user=None, password=None, port=PORT):
+    """redis-cli on `client` against address:port; returns stdout + stderr, stripped."""
+    env = 'REDISCLI_AUTH=%s ' % shlex.quote(password) if password else ''
+    who = '--user %s ' % shlex.quote(user) if user else ''
+    result = client.run('%sredis-cli --no-auth-warning -h %s -p %d %s%s' % (
+        env, address, port, who, ' '.join(shlex.quote(str(a)) for a in args)))
+    return (result.stdout + result.stderr).strip()
+
+
+def sentinel_primary(client, address):
+    out = cli(client, address, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME, password=SENTINEL_PASSWORD,
+              port=SENTINEL_PORT)
+    return out.splitlines()[0] if out else ''
+
+
+def name_of(ip):
+    return [h for h in HOSTS if ip_of(h) == ip][0]
+
+
+def current_primary():
+    """The primary's inventory name, as the sentinels say (all must agree)."""
+    client = get_host(HOSTS[0])
+    answers = {sentinel_primary(client, ip_of(h)) for h in HOSTS}
+    assert len(answers) == 1, answers
+    return name_of(answers.pop())
+
+
+def info(host_name, section='replication'):
+    out = cli(get_host(host_name), ip_of(host_name), 'INFO', section, user=ADMIN[0], password=ADMIN[1])
+    return dict(line.split(':', 1) for line in out.splitlines() if ':' in line and not line.startswith('#'))
+
+
+def wait_for(predicate, timeout, message):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.time() < deadline, message
+        time.sleep(1)
+
+
+def converge(check=False):
+    """Run the scenario's converge.yml again (like molecule/conftest.py does); return (rc, stats, changed tasks)."""
+    inventory = os.path.dirname(INVENTORY)
+    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1')
+    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
+    if os.path.isfile(config):
+        env['ANSIBLE_CONFIG'] = config
+    args = ['ansible-playbook', '-i', inventory, playbook] + (['--check', '--diff'] if check else [])
+    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, 'converge failed:\n%s\n%s' % (result.stdout[-6000:], result.stderr[-3000:])
+    report = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index('{'))[0]
+    changed = {}
+    for play in report['plays']:
+        for task in play['tasks']:
+            for host, res in task['hosts'].items():
+                if res.get('changed'):
+                    changed.setdefault(host, []).append(task['task']['name'])
+    return report['stats'], changed
+
+
+def test_services_running(host):
+    for unit in ('redis-server', 'redis-sentinel'):
+        svc = host.service(unit)
+        assert svc.is_running, host.run('journalctl -u %s --no-pager -n 30' % unit).stdout
+        assert svc.is_enabled
+
+
+def test_listens_only_on_internal_address(host):
+    ip = ip_of(host.backend.host)
+    for port in (PORT, SENTINEL_PORT):
+        listeners = host.check_output("ss -Htln 'sport = :%d' | awk '{print $4}'" % port).split()
+        assert listeners == ['%s:%d' % (ip, port)]
+    assert 'Connection refused' in cli(host, '127.0.0.1', 'PING', user=ADMIN[0], password=ADMIN[1])
+
+
+def test_replication_is_healthy():
+    primary = current_primary()
+    state = info(primary)
+    assert state['role'] == 'master', state
+    assert state['connected_slaves'] == '2', state
+    for replica in HOSTS:
+        if replica != primary:
+            rstate = info(replica)
+            assert rstate['role'] == 'slave' and rstate['master_host'] == ip_of(primary), rstate
+            assert rstate['master_link_status'] == 'up', rstate
+
+
+def test_sentinels_agree_and_see_each_other(host):
+    primary = current_primary()
+    out = cli(host, ip_of(host.backend.host), 'SENTINEL', 'MASTER', NAME, password=SENTINEL_PASSWORD,
+              port=SENTINEL_PORT).splitlines()
+    master = dict(zip(out[0::2], out[1::2]))
+    assert master['ip'] == ip_of(primary)
+    assert master['flags'] == 'master', master
+    assert master['num-slaves'] == '2' and master['num-other-sentinels'] == '2', master
+    assert (master['quorum'], master['down-after-milliseconds'], master['parallel-syncs'],
+            master['failover-timeout']) == ('2', '5000', '1', '10000')
+
+
+def test_app_user_can_read_and_write_but_not_administer(host):
+    primary = current_primary()
+    address = ip_of(primary)
+    key = 'molecule:%s' % host.backend.host
+    assert cli(host, address, 'SET', key, 'v1', user=APP[0], password=APP[1]) == 'OK'
+    assert cli(host, address, 'GET', key, user=APP[0], password=APP[1]) == 'v1'
+    for command in (['FLUSHALL'], ['FLUSHDB'], ['CONFIG', 'GET', 'maxmemory'], ['CONFIG', 'SET', 'maxmemory', '1'],
+                    ['KEYS', '*'], ['ACL', 'LIST'], ['SHUTDOWN'], ['REPLICAOF', 'NO', 'ONE']):
+        out = cli(host, address, *command, user=APP[0], password=APP[1])
+        assert 'NOPERM' in out, (command, out)
+    # DEBUG is refused before the ACL check even runs (enable-debug-command no).
+    assert 'ERR DEBUG command not allowed' in cli(host, address, 'DEBUG', 'SLEEP', '0', user=APP[0], password=APP[1])
+    assert cli(host, address, 'GET', key, user=APP[0], password=APP[1]) == 'v1'
+    # The write reached the replicas.
+    for replica in HOSTS:
+        if replica != primary:
+            wait_for(lambda r=replica: cli(host, ip_of(r), 'GET', key, user=APP[0], password=APP[1]) == 'v1', 10,
+                     'write not replicated to %s' % replica)
+            assert 'READONLY' in cli(host, ip_of(replica), 'SET', key, 'v2', user=APP[0], password=APP[1])
+
+
+def test_unauthenticated_and_wrong_credentials_refused(host):
+    address = ip_of(current_primary())
+    assert 'NOAUTH' in cli(host, address, 'PING')
+    assert 'NOAUTH' in cli(host, address, 'GET', 'x')
+    assert 'WRONGPASS' in cli(host, address, 'PING', user=APP[0], password='wrong-password-xyz')
+    assert 'WRONGPASS' in cli(host, address, 'PING', user='default', password='any-password')  # disabled user
+    assert 'WRONGPASS' in cli(host, address, 'PING', user='replica', password='nope')
+    # The replication user may only replicate.
+    assert 'NOPERM' in cli(host, address, 'GET', 'x', user='replica', password=REPLICATION_PASSWORD)
+    sentinel = ip_of(host.backend.host)
+    assert 'NOAUTH' in cli(host, sentinel, 'SENTINEL', 'MASTERS', port=SENTINEL_PORT)
+    assert 'WRONGPASS' in cli(host, sentinel, 'PING', password='wrong-password-xyz', port=SENTINEL_PORT)
+
+
+def test_files_hold_no_plaintext_where_not_needed(host):
+    acl = host.file('/etc/redis/users.acl')
+    assert (acl.user, acl.group, acl.mode) == ('root', 'redis', 0o640)
+    assert 'user default off' in acl.content_string
+    assert not [s for s in SECRETS if s in acl.content_string]
+    assert acl.content_string.count(' #') == 4  # four users with SHA-256 hashed passwords
+    for path, owner, allowed in (('/etc/redis/redis.conf', 'root', ()),
+                                 ('/etc/redis/replication.conf', 'root', (REPLICATION_PASSWORD,)),
+                                 ('/etc/redis/sentinel.conf', 'redis', (SENTINEL_USER_PASSWORD, SENTINEL_PASSWORD))):
+        conf = host.file(path)
+        assert (conf.user, conf.group, conf.mode) == (owner, 'redis', 0o640), path
+        assert not [s for s in SECRETS if s in conf.content_string and s not in allowed], path
+
+
+def test_redis_cannot_rewrite_its_role_owned_config(host):
+    # Sentinel sends CONFIG REWRITE after a failover; the role-owned file must stay as templated.
+    out = cli(host, ip_of(host.backend.host), 'CONFIG', 'REWRITE', user=ADMIN[0], password=ADMIN[1])
+    assert out != 'OK' and 'ERR' in out, out
+
+
+def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, host):
+    stats = check_mode_recap[host.backend.host]
+    assert stats['failures'] == 0 and stats['unreachable'] == 0
+    assert stats['changed'] == 0, stats['changed_tasks']
+
+
+def test_failover_then_reconverge_keeps_the_new_topology():
+    old = current_primary()
+    old_host = get_host(old)
+    others = [h for h in HOSTS if h != old]
+    client = get_host(others[0])
+    assert cli(client, ip_of(old), 'SET', 'before-failover', 'kept', user=APP[0], password=APP[1]) == 'OK'
+
+    old_host.check_output('systemctl stop redis-server')
+    try:
+        new_ip = wait_for(lambda: {sentinel_primary(client, ip_of(h)) for h in others} - {ip_of(old), ''}, 40,
+                          'no new primary elected within 40 s')
+        assert len(new_ip) == 1, new_ip
+        new = name_of(new_ip.pop())
+        assert new != old
+        wait_for(lambda: info(new).get('role') == 'master', 20, '%s never became master' % new)
+    finally:
+        old_host.check_output('systemctl start redis-server')
+
+    # The old primary comes back as a replica of the new one.
+    wait_for(lambda: info(old).get('role') == 'slave' and info(old).get('master_host') == ip_of(new)
+             and info(old).get('master_link_status') == 'up', 60, '%s did not rejoin as replica of %s' % (old, new))
+    wait_for(lambda: info(new).get('connected_slaves') == '2', 30, 'new primary has not 2 replicas')
+    assert cli(client, ip_of(new), 'GET', 'before-failover', user=APP[0], password=APP[1]) == 'kept'
+    assert cli(client, ip_of(new), 'SET', 'after-failover', 'ok', user=APP[0], password=APP[1]) == 'OK'
+
+    # Full re-converge: records the new topology, never points anyone back at the old primary.
+    stats, changed = converge()
+    assert all(s['failures'] == 0 and s['unreachable'] == 0 for s in stats.values()), stats
+    assert current_primary() == new
+    for name in HOSTS:
+        replication = get_host(name).file('/etc/redis/replication.conf').content_string
+        if name == new:
+            assert 'replicaof' not in replication
+        else:
+            assert 'replicaof %s %d' % (ip_of(new), PORT) in replication, (name, replication)
+        assert 'replicaof %s ' % ip_of(old) not in replication
+        sentinel_conf = get_host(name).file('/etc/redis/sentinel.conf').content_string
+        assert 'sentinel monitor %s %s %d 2' % (NAME, ip_of(new), PORT) in sentinel_conf, sentinel_conf
+    assert info(new)['connected_slaves'] == '2'
+    assert info(old)['role'] == 'slave' and info(old)['master_host'] == ip_of(new)
+
+    # A second re-converge changes nothing at all, and the primary is still the new one.
+    stats, changed = converge()
+    assert not changed, changed
+    assert all(s['changed'] == 0 for s in stats.values()), stats
+    assert current_primary() == new

@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: bulwark.stack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only security audit of a running host: findings with stable IDs, severities and hints.
+
+Pure Python (no Ansible imports). Every check reads the host through a *probe* object, so unit tests hand it a fake
+one and the ``bulwark.stack.audit`` module hands it a real one (files, ``ss``, ``systemctl show``, ``ufw status``).
+A probe has:
+
+* ``read(path)`` -> text or None; ``stat(path)`` -> ``{'mode': int, 'uid': int}`` or None; ``glob(pattern)`` -> paths
+* ``listeners()`` -> list of ``(address, port, process)`` of listening TCP sockets
+* ``service_user(unit)`` -> the user name the unit's main process runs as, or None when it is not running
+* ``run(argv)`` -> ``(rc, stdout, stderr)`` of a read-only command, or None when the program is not installed
+
+Adding a check is one function decorated with :func:`check` (ID, severity, title, hint) that returns a list of
+detail strings, one per offending item. IDs never change meaning; retired IDs are not reused.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+
+__metaclass__ = type
+
+SEVERITIES = ('error', 'warning', 'info')
+CHECKS = []
+
+# files that hold secrets; must not be readable by "other"
+SECRET_FILES = (
+    '/etc/prometheus/node-exporter/tls.key', '/etc/prometheus/node-exporter/web.yml',
+    '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
+    '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
+    '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
+    '/etc/postgresql/*/main/*.key', '/etc/bulwark/**/*', '/etc/default/bulwark-*', '/srv/app/shared/*.env',
+    '/opt/app/shared/*.env', '/etc/app/*.env',
+)
+# units that must not run as root (services that drop privileges or run as their own user)
+NON_ROOT_UNITS = ('prometheus-node-exporter', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
+                  'bulwark-app', 'app')
+# service -> (a path that shows it is installed, log paths its logrotate rule must cover)
+LOGGED_SERVICES = {
+    'nginx': ('/usr/sbin/nginx', ['/var/log/nginx']),
+    'haproxy': ('/usr/sbin/haproxy', ['/var/log/haproxy']),
+    'postgresql': ('/usr/lib/postgresql', ['/var/log/postgresql']),
+    'pgbouncer': ('/usr/sbin/pgbouncer', ['/var/log/postgresql/pgbouncer']),
+    'redis': ('/usr/bin/redis-server', ['/var/log/redis']),
+    'app': ('/var/log/app', ['/var/log/app']),
+}
+
+
+class Finding:
+    __slots__ = ('id', 'severity', 'title', 'detail', 'hint')
+
+    def __init__(self, id, severity, title, detail, hint):  # pylint: disable=redefined-builtin
+        self.id, self.severity, self.title, self.detail, self.hint = id, severity, title, detail, hint
+
+    def as_dict(self):
+        return {'id': self.id, 'severity': self.severity, 'title': self.title, 'detail': self.detail, 'hint': self.hint}
+
+    def __str__(self):
+        return '[%s] %s %s: %s (hint: %s)' % (self.severity.upper(), self.id, self.title, self.detail, self.hint)
+
+
+def check(id, severity, title, hint):  # pylint: disable=redefined-builtin
+    """Register a check: ``fn(probe, options) -> [detail, ...]``."""
+    if severity not in SEVERITIES:
+        raise ValueError('severity of %s must be one of %s' % (id, ', '.join(SEVERITIES)))
+
+    def register(fn):
+        CHECKS.append((id, severity, title, hint, fn))
+        return fn
+    return register
+
+
+def _config_lines(text, comment='#'):
+    for line in (text or '').splitlines():
+        line = line.split(comment, 1)[0].strip()
+        if line:
+            yield line
+
+
+def _wildcard(address):
+    return address in ('0.0.0.0', '*', '::', '[::]', '')
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# node-exporter
+# ---------------------------------------------------------------------------------------------------------------
+
+def _node_exporter_flags(probe):
+    text = probe.read('/etc/default/prometheus-node-exporter')
+    if text is None:
+        return None
+    match = re.search(r'^\s*ARGS\s*=\s*"(.*)"\s*$', text, re.M)
+    return match.group(1).split() if match else []
+
+
+@check('BW-NEX-001', 'error', 'node-exporter reachable beyond the internal address',
+       'bind it to the internal address only (node_exporter_listen_address) and let the firewall admit the monitoring group')
+def node_exporter_bind(probe, options):
+    port = options.get('node_exporter_port', 9100)
+    internal = options.get('internal_address')
+    out = []
+    for address, lport, dummy in probe.listeners():
+        if lport != port:
+            continue
+        if _wildcard(address) or (internal and address not in (internal, '127.0.0.1', '::1')):
+            out.append('listening on %s:%d' % (address, lport))
+    return out
+
+
+@check('BW-NEX-002', 'error', 'node-exporter serves metrics without authentication',
+       'set node_exporter_basic_auth_users (from Ansible Vault) so the web config with bcrypt users is in place')
+def node_exporter_auth(probe, options):
+    flags = _node_exporter_flags(probe)
+    if flags is None or probe.service_user('prometheus-node-exporter') is None:
+        return []
+    config = [f.split('=', 1)[1] for f in flags if f.startswith('--web.config.file=')]
+    if not config:
+        return ['no --web.config.file in /etc/default/prometheus-node-exporter']
+    text = probe.read(config[0])
+    if text is None:
+        return ['web config %s is missing' % config[0]]
+    if not re.search(r'^basic_auth_users:\s*$', text, re.M):
+        return ['web config %s has no basic_auth_users' % config[0]]
+    return []
+
+
+@check('BW-NEX-003', 'warning', 'node-exporter serves metrics over plain HTTP',
+       'set node_exporter_tls_enabled: true (and an operator certificate in production)')
+def node_exporter_tls(probe, options):
+    flags = _node_exporter_flags(probe)
+    if flags is None or probe.service_user('prometheus-node-exporter') is None:
+        return []
+    config = [f.split('=', 1)[1] for f in flags if f.startswith('--web.config.file=')]
+    text = probe.read(config[0]) if config else None
+    if text is None or 'tls_server_config:' not in text:
+        return ['no tls_server_config in the web config']
+    return []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# files and processes
+# ---------------------------------------------------------------------------------------------------------------
+
+@check('BW-FILE-001', 'error', 'secret file readable by every user',
+       'chmod o-rwx the file (0600 or 0640 with the service group); the roles write them that way')
+def secret_files(probe, options):
+    out = []
+    seen = set()
+    for pattern in tuple(SECRET_FILES) + tuple(options.get('protected_files') or ()):
+        for path in probe.glob(pattern):
+            if path in seen:
+                continue
+            seen.add(path)
+            st = probe.stat(path)
+            if st and st.get('isreg', True) and st['mode'] & 0o004:
+                out.append('%s is mode %04o' % (path, st['mode'] & 0o7777))
+    return out
+
+
+@check('BW-PROC-001', 'error', 'service running as root that should not',
+       'run it as its own user (systemd User=); remove drop-ins that set User=root')
+def root_services(probe, options):
+    out = []
+    for unit in NON_ROOT_UNITS:
+        for name in probe.units(unit) if '*' in unit else [unit]:
+            if probe.service_user(name) == 'root':
+                out.append('%s runs as root' % name)
+    return out
+
+
+@check('BW-LOG-001', 'warning', 'logrotate rule missing for a service log',
+       'apply bulwark.stack.logrotate (or restore the package rule in /etc/logrotate.d)')
+def logrotate_rules(probe, options):
+    rules = ''.join(probe.read(p) or '' for p in probe.glob('/etc/logrotate.d/*'))
+    out = []
+    for service, (marker, paths) in sorted(LOGGED_SERVICES.items()):
+        if not probe.glob(marker):
+            continue
+        for path in paths:
+            if path not in rules:
+                out.append('%s is installed but no rule in /etc/logrotate.d covers %s' % (service, path))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# firewall, ssh
+# ---------------------------------------------------------------------------------------------------------------
+
+@check('BW-FW-001', 'error', 'ufw is installed but inactive', 'apply bulwark.stack.firewall (it enables ufw with default deny)')
+def ufw_active(probe, options):
+    res = probe.run(['ufw', 'status', 'verbose'])
+    if res is None:
+        return ['ufw is not installed'] if options.get('expect_firewall') else []
+    if 'Status: active' not in res[1]:
+        return ['ufw status: %s' % (res[1].strip().splitlines() or ['?'])[0]]
+    return []
+
+
+@check('BW-FW-002', 'error', 'ufw default incoming policy is not deny', 'ufw default deny incoming (the firewall role sets it)')
+def ufw_default(probe, options):
+    res = probe.run(['ufw', 'status', 'verbose'])
+    if res is None or 'Status: active' not in res[1]:
+        return []
+    match = re.search(r'^Default:\s*(\w+)\s*\(incoming\)', res[1], re.M)
+    if match and match.group(1) not in ('deny', 'reject'):
+        return ['default incoming policy is %s' % match.group(1)]
+    return []
+
+
+@check('BW-SSH-001', 'error', 'sshd allows password or root password logins',
+       'apply bulwark.stack.baseline (keys only, PermitRootLogin prohibit-password or no)')
+def sshd_auth(probe, options):
+    res = probe.run(['sshd', '-T'])
+    if res is None or res[0] != 0:
+        return []
+    settings = dict((line.split(None, 1) + [''])[:2] for line in res[1].lower().splitlines() if line.strip())
+    out = []
+    if settings.get('passwordauthentication') == 'yes':
+        out.append('passwordauthentication yes')
+    if settings.get('permitrootlogin') == 'yes':
+        out.append('permitrootlogin yes')
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# TLS front ends
+# ---------------------------------------------------------------------------------------------------------------
+
+def _nginx_config(probe):
+    paths = ['/etc/nginx/nginx.conf'] + probe.glob('/etc/nginx/conf.d/*.conf') + probe.glob('/etc/nginx/sites-enabled/*')
+    return '\n'.join(probe.read(p) or '' for p in paths) if probe.glob('/etc/nginx/nginx.conf') else None
+
+
+def _haproxy_config(probe):
+    return probe.read('/etc/haproxy/haproxy.cfg')
+
+
+@check('BW-TLS-001', 'error', 'TLS below 1.2 enabled', 'use the Mozilla intermediate profile (bulwark.stack.tls_profile): TLS 1.2 and 1.3 only')
+def tls_old_protocols(probe, options):
+    out = []
+    nginx = '\n'.join(_config_lines(_nginx_config(probe)))
+    for protocols in re.findall(r'\bssl_protocols\s+([^;]+);', nginx):
+        old = [p for p in protocols.split() if p in ('SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1')]
+        if old:
+            out.append('nginx: ssl_protocols %s' % protocols)
+    haproxy = _haproxy_config(probe)
+    for line in _config_lines(haproxy):
+        if re.search(r'ssl-min-ver\s+(SSLv3|TLSv1\.0|TLSv1\.1)\b', line) or \
+                re.search(r'\bforce-(sslv3|tlsv10|tlsv11)\b', line):
+            out.append('haproxy: %s' % line)
+    return out
+
+
+@check('BW-TLS-002', 'warning', 'HSTS missing', 'send Strict-Transport-Security (max-age=63072000) on every HTTPS response')
+def tls_hsts(probe, options):
+    out = []
+    nginx = _nginx_config(probe)
+    if nginx and re.search(r'listen\s+[^;]*\bssl\b', nginx) and 'Strict-Transport-Security' not in nginx:
+        out.append('nginx serves HTTPS without Strict-Transport-Security')
+    haproxy = _haproxy_config(probe)
+    if haproxy and re.search(r'^\s*bind\s+[^\n]*\bssl\b', haproxy, re.M) and 'Strict-Transport-Security' not in haproxy:
+        out.append('haproxy serves HTTPS without Strict-Transport-Security')
+    return out
+
+
+@check('BW-TLS-003', 'warning', 'nginx server_tokens on', 'server_tokens off; in the http block (the nginx role sets it)')
+def nginx_server_tokens(probe, options):
+    nginx = _nginx_config(probe)
+    if nginx is None:
+        return []
+    if not re.search(r'^\s*server_tokens\s+off\s*;', nginx, re.M):
+        return ['server_tokens is not off (nginx shows its version)']
+    return []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data tier
+# ---------------------------------------------------------------------------------------------------------------
+
+def _redis_config(probe):
+    paths = probe.glob('/etc/redis/redis.conf')
+    if not paths:
+        return None
+    text = probe.read(paths[0]) or ''
+    for include in re.findall(r'^\s*include\s+(\S+)', text, re.M):
+        for path in probe.glob(include):
+            text += '\n' + (probe.read(path) or '')
+    return text
+
+
+@check('BW-RDS-001', 'error', 'Redis without authentication', 'protect the default user (requirepass / ACL user default off) with a vaulted password')
+def redis_auth(probe, options):
+    text = _redis_config(probe)
+    if text is None:
+        return []
+    lines = list(_config_lines(text))
+    acl_text = ''
+    for line in lines:
+        if line.startswith('aclfile '):
+            acl_text = probe.read(line.split(None, 1)[1]) or ''
+    users = [l for l in lines + list(_config_lines(acl_text)) if l.startswith('user default ')]
+    if users:
+        spec = users[-1].split()
+        if 'off' in spec or not ('nopass' in spec):
+            return []
+        return ['user default is on with nopass']
+    if any(l.startswith('requirepass ') for l in lines):
+        return []
+    return ['no requirepass and no ACL for the default user']
+
+
+@check('BW-RDS-002', 'error', 'Redis bound publicly or protected-mode off', 'bind the internal address only and keep protected-mode yes')
+def redis_bind(probe, options):
+    text = _redis_config(probe)
+    if text is None:
+        return []
+    out = []
+    for line in _config_lines(text):
+        if line.startswith('bind '):
+            public = [a for a in line.split()[1:] if _wildcard(a.lstrip('-'))]
+            if public:
+                out.append('bind %s' % ' '.join(public))
+        if re.match(r'protected-mode\s+no\b', line):
+            out.append('protected-mode no')
+    return out
+
+
+@check('BW-PG-001', 'error', 'PostgreSQL pg_hba allows trust/md5/password', 'use scram-sha-256 (hostssl) for network clients and peer for local')
+def pg_hba(probe, options):
+    out = []
+    for path in probe.glob('/etc/postgresql/*/main/pg_hba.conf'):
+        for line in _config_lines(probe.read(path)):
+            fields = line.split()
+            if fields and fields[0] in ('local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc'):
+                method = fields[3] if fields[0] == 'local' and len(fields) > 3 else (fields[4] if len(fields) > 4 else '')
+                if method in ('trust', 'md5', 'password'):
+                    out.append('%s: %s' % (path, line))
+    return out
+
+
+@check('BW-PGB-001', 'error', 'PgBouncer userlist holds plaintext passwords',
+       'store SCRAM secrets (the pgbouncer role computes them) and auth_type scram-sha-256')
+def pgbouncer_userlist(probe, options):
+    out = []
+    text = probe.read('/etc/pgbouncer/userlist.txt')
+    for line in _config_lines(text, comment=';'):
+        match = re.match(r'^"([^"]*)"\s+"([^"]*)"', line)
+        if match and match.group(2) and not match.group(2).startswith(('SCRAM-SHA-256$', 'md5')):
+            out.append('user %s has a plaintext password' % match.group(1))
+    ini = probe.read('/etc/pgbouncer/pgbouncer.ini')
+    match = re.search(r'^\s*auth_type\s*=\s*(\S+)', ini or '', re.M)
+    if match and match.group(1) in ('plain', 'trust', 'any'):
+        out.append('auth_type = %s' % match.group(1))
+    return out
+
+
+def audit(probe, options=None):
+    """Run every check; return the findings (sorted by severity then ID). ``options['skip']`` lists IDs to skip."""
+    options = options or {}
+    skip = set(options.get('skip') or ())
+    findings = []
+    for check_id, severity, title, hint, fn in CHECKS:
+        if check_id in skip:
+            continue
+        for detail in fn(probe, options):
+            findings.append(Finding(check_id, severity, title, detail, hint))
+    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.id, f.detail))
+    return findings
+
+
+def summary(findings):
+    counts = dict((s, 0) for s in SEVERITIES)
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts
+
+
+def report(host, findings):
+    """Human-readable report lines."""
+    if not findings:
+        return ['%s: audit clean (%d checks, 0 findings)' % (host, len(CHECKS))]
+    counts = summary(findings)
+    lines = ['%s: %d finding(s): %s' % (host, len(findings), ', '.join('%d %s' % (counts[s], s) for s in SEVERITIES if counts[s]))]
+    lines.extend('  ' + str(f) for f in findings)
+    return lines
+
+
+def should_fail(findings, fail_on):
+    """True when a finding reaches the ``fail_on`` level (never, error, warning, info)."""
+    if fail_on in (None, 'never'):
+        return False
+    limit = SEVERITIES.index(fail_on)
+    return any(SEVERITIES.index(f.severity) <= limit for f in findings)

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""bulwark.stack sample application: a small HTTP service, Python standard library only.
+
+Endpoints
+  GET /              "bulwark-sample-app <version> on <hostname>"
+  GET /version       the release version as plain text (header X-Served-By: <hostname>)
+  GET /health/live   200 while the process runs
+  GET /health/ready  200 when started, not shutting down and /health is healthy; 503 otherwise
+  GET /health        200 healthy / 503 unhealthy, JSON body with one entry per check:
+                       pgbouncer: TCP connect to the DATABASE_URL host:port and a PostgreSQL SSLRequest answered
+                       redis:     ask REDIS_SENTINELS for the master of REDIS_MASTER_NAME, then PING it (AUTH with
+                                  REDIS_USERNAME/REDIS_PASSWORD when set)
+                     A check whose variable is not set reports "not configured" and does not make the app unhealthy.
+  GET /slow?ms=N     answers after N milliseconds (at most 60000); used to test graceful stops
+
+Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
+REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, APP_CHECK_TIMEOUT
+(seconds, default 2). The version comes from the VERSION file of the release directory this file lives in; a file
+NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
+
+On SIGTERM the server stops accepting connections, finishes the requests in flight, and exits 0.
+"""
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RELEASE_DIR = os.path.dirname(os.path.realpath(__file__))
+HOSTNAME = socket.gethostname()
+
+
+def _read(name, default=''):
+    try:
+        with open(os.path.join(RELEASE_DIR, name), encoding='utf-8') as handle:
+            return handle.read().strip()
+    except OSError:
+        return default
+
+
+VERSION = _read('VERSION', 'unknown')
+NEVER_READY = os.path.exists(os.path.join(RELEASE_DIR, 'NEVER_READY'))
+TIMEOUT = float(os.environ.get('APP_CHECK_TIMEOUT', '2'))
+STATE = {'ready': False, 'stopping': False}
+
+
+def check_pgbouncer():
+    url = os.environ.get('DATABASE_URL', '')
+    if not url:
+        return None, 'not configured (DATABASE_URL unset)'
+    parsed = urllib.parse.urlsplit(url)
+    host, port = parsed.hostname or 'localhost', parsed.port or 5432
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(struct.pack('!ii', 8, 80877103))  # SSLRequest: any PostgreSQL protocol speaker answers S or N
+        answer = sock.recv(1)
+    if answer not in (b'S', b'N'):
+        return False, '%s:%d did not answer like PgBouncer/PostgreSQL (%r)' % (host, port, answer)
+    return True, '%s:%d answers' % (host, port)
+
+
+def _resp_command(sock, *args):
+    payload = b'*%d\r\n' % len(args) + b''.join(b'$%d\r\n%s\r\n' % (len(a), a) for a in (x.encode() for x in args))
+    sock.sendall(payload)
+    return sock.makefile('rb')
+
+
+def _resp_read(stream):
+    line = stream.readline().rstrip(b'\r\n')
+    kind, rest = line[:1], line[1:]
+    if kind in (b'+', b'-', b':'):
+        return (kind + rest).decode()
+    if kind == b'$':
+        size = int(rest)
+        return None if size < 0 else stream.read(size + 2)[:-2].decode()
+    if kind == b'*':
+        size = int(rest)
+        return None if size < 0 else [_resp_read(stream) for unused_index in range(size)]
+    raise ValueError('unexpected reply %r' % line)
+
+
+def check_redis():
+    sentinels = [s.strip() for s in os.environ.get('REDIS_SENTINELS', '').split(',') if s.strip()]
+    if not sentinels:
+        return None, 'not configured (REDIS_SENTINELS unset)'
+    name = os.environ.get('REDIS_MASTER_NAME', 'mymaster')
+    errors = []
+    for sentinel in sentinels:
+        host, _sep, port = sentinel.rpartition(':')
+        try:
+            with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+                sentinel_password = os.environ.get('REDIS_SENTINEL_PASSWORD', '')
+                if sentinel_password:
+                    auth = _resp_read(_resp_command(sock, 'AUTH', sentinel_password))
+                    if auth != '+OK':
+                        errors.append('%s: sentinel refused AUTH' % sentinel)
+                        continue
+                master = _resp_read(_resp_command(sock, 'SENTINEL', 'get-master-addr-by-name', name))
+            if not isinstance(master, list) or len(master) != 2:
+                errors.append('%s: no master %r (%r)' % (sentinel, name, master))
+                continue
+            with socket.create_connection((master[0], int(master[1])), timeout=TIMEOUT) as sock:
+                stream = None
+                password = os.environ.get('REDIS_PASSWORD', '')
+                if password:
+                    username = os.environ.get('REDIS_USERNAME', '')
+                    stream = _resp_command(sock, 'AUTH', *([username, password] if username else [password]))
+                    auth = _resp_read(stream)
+                    if auth != '+OK':
+                        return False, 'master %s:%s refused AUTH' % tuple(master)
+                stream = _resp_command(sock, 'PING')
+                pong = _resp_read(stream)
+            if pong == '+PONG':
+                return True, 'master %s:%s via sentinel %s answers PING' % (master[0], master[1], sentinel)
+            return False, 'master %s:%s answered %r' % (master[0], master[1], pong)
+        except (OSError, ValueError) as exc:
+            errors.append('%s: %s' % (sentinel, exc))
+    return False, '; '.join(errors)
+
+
+def health():
+    checks, healthy = {}, True
+    for name, check in (('pgbouncer', check_pgbouncer), ('redis', check_redis)):
+        try:
+            ok, detail = check()
+        except (OSError, ValueError) as exc:
+            ok, detail = False, '%s: %s' % (type(exc).__name__, exc)
+        checks[name] = {'status': {None: 'not configured', True: 'ok', False: 'failing'}[ok], 'detail': detail}
+        healthy = healthy and ok is not False
+    return healthy, checks
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = 'bulwark-sample-app'
+    sys_version = ''
+
+    def _send(self, status, body, content_type='text/plain; charset=utf-8'):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(data)))
+        self.send_header('X-Served-By', HOSTNAME)
+        self.send_header('X-App-Version', VERSION)
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(data)
+
+    def do_HEAD(self):  # noqa: N802 (http.server naming)
+        self.do_GET()
+
+    def do_GET(self):  # noqa: N802
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == '/':
+            self._send(200, 'bulwark-sample-app %s on %s\n' % (VERSION, HOSTNAME))
+        elif url.path == '/version':
+            self._send(200, VERSION + '\n')
+        elif url.path == '/health/live':
+            self._send(200, 'live\n')
+        elif url.path == '/health/ready':
+            healthy = health()[0]
+            ready = STATE['ready'] and not STATE['stopping'] and not NEVER_READY and healthy
+            self._send(200 if ready else 503, ('ready' if ready else 'not ready') + '\n')
+        elif url.path == '/health':
+            healthy, checks = health()
+            body = json.dumps({'status': 'healthy' if healthy else 'unhealthy', 'version': VERSION,
+                               'hostname': HOSTNAME, 'checks': checks}, sort_keys=True)
+            self._send(200 if healthy else 503, body + '\n', 'application/json')
+        elif url.path == '/slow':
+            try:
+                millis = min(int(urllib.parse.parse_qs(url.query).get('ms', ['1000'])[0]), 60000)
+            except ValueError:
+                self._send(400, 'ms must be an integer\n')
+                return
+            time.sleep(max(millis, 0) / 1000.0)
+            self._send(200, 'slept %d ms\n' % millis)
+        else:
+            self._send(404, 'not found\n')
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        if os.environ.get('APP_ACCESS_LOG', '') == '1':
+            sys.stderr.write('%s %s\n' % (self.address_string(), format % args))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the request threads: in-flight requests finish
+    block_on_close = True
+    request_queue_size = 128
+
+
+def main():
+    address = os.environ.get('APP_LISTEN_ADDRESS', '127.0.0.1')
+    port = int(os.environ.get('APP_PORT', '8000'))
+    Server.address_family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    server = Server((address, port), Handler)
+
+    def stop(signum, _frame):
+        STATE['stopping'] = True
+        sys.stderr.write('signal %d: finishing in-flight requests, then exiting\n' % signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    STATE['ready'] = True
+    sys.stderr.write('bulwark-sample-app %s listening on %s:%d\n' % (VERSION, address, port))
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+    sys.stderr.write('stopped cleanly\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

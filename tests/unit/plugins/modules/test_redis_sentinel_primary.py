@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: bulwark.stack maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module's socket side against a fake Sentinel on loopback."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+
+import pytest
+
+from ansible_collections.bulwark.stack.plugins.module_utils.redis_topology import encode_command, parse_reply, IncompleteReply
+from ansible_collections.bulwark.stack.plugins.modules.redis_sentinel_primary import ask, split_address
+
+PASSWORD = 'sentinel-secret'
+
+
+def bulk_array(items):
+    return b'*%d\r\n' % len(items) + b''.join(b'$%d\r\n%s\r\n' % (len(i), i.encode()) for i in items)
+
+
+class FakeSentinel(socketserver.BaseRequestHandler):
+    def handle(self):
+        buf, authed = b'', False
+        while True:
+            try:
+                cmd, pos = parse_reply(buf)
+            except IncompleteReply:
+                data = self.request.recv(4096)
+                if not data:
+                    return
+                buf += data
+                continue
+            buf = buf[pos:]
+            name = ' '.join(cmd[:2]).upper()
+            if cmd[0].upper() == 'AUTH':
+                authed = cmd[-1] == PASSWORD
+                self.request.sendall(b'+OK\r\n' if authed else b'-WRONGPASS invalid username-password pair\r\n')
+            elif not authed:
+                self.request.sendall(b'-NOAUTH Authentication required.\r\n')
+            elif name == 'SENTINEL MASTERS':
+                self.request.sendall(b'*1\r\n' + bulk_array(['name', 'bulwark', 'ip', '10.0.0.3']))
+            elif name == 'SENTINEL GET-MASTER-ADDR-BY-NAME':
+                self.request.sendall(bulk_array(['10.0.0.3', '6379']) if cmd[2] == 'bulwark' else b'*-1\r\n')
+            elif name == 'SENTINEL MASTER':
+                self.request.sendall(bulk_array(['name', 'bulwark', 'flags', 'master', 'failover-state', 'none']))
+            else:
+                self.request.sendall(b'-ERR unknown command\r\n')
+
+
+@pytest.fixture(scope='module')
+def sentinel():
+    server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), FakeSentinel)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address
+    server.shutdown()
+    server.server_close()
+
+
+def params(**kwargs):
+    base = dict(master_name='bulwark', username='', password=PASSWORD, timeout=2.0)
+    base.update(kwargs)
+    return base
+
+
+def test_ask_returns_primary_flags_and_names(sentinel):
+    primary, info, names, error = ask(sentinel[0], sentinel[1], params())
+    assert (primary, info['flags'], names, error) == (['10.0.0.3', 6379], 'master', ['bulwark'], '')
+
+
+def test_ask_unknown_name(sentinel):
+    primary, info, names, error = ask(sentinel[0], sentinel[1], params(master_name='other'))
+    assert (primary, info, names, error) == (None, {}, ['bulwark'], '')
+
+
+def test_ask_wrong_password(sentinel):
+    primary, info, names, error = ask(sentinel[0], sentinel[1], params(password='wrong'))
+    assert primary is None and error.startswith('AUTH refused: WRONGPASS')
+
+
+def test_ask_without_password_is_refused(sentinel):
+    primary, info, names, error = ask(sentinel[0], sentinel[1], params(password=''))
+    assert primary is None and 'NOAUTH' in error
+
+
+@pytest.mark.parametrize('entry, expected', [
+    ('10.0.0.2', ('10.0.0.2', 26379)),
+    ('10.0.0.2:26380', ('10.0.0.2', 26380)),
+    ('[fd00::2]:26381', ('fd00::2', 26381)),
+    ('[fd00::2]', ('fd00::2', 26379)),
+    ('redis1', ('redis1', 26379)),
+])
+def test_split_address(entry, expected):
+    assert split_address(entry, 26379) == expected
+
+
+def test_encode_round_trip():
+    assert parse_reply(encode_command('SENTINEL', 'MASTERS'))[0] == ['SENTINEL', 'MASTERS']
