@@ -228,9 +228,30 @@ def sshd_auth(probe, options):
 # TLS front ends
 # ---------------------------------------------------------------------------------------------------------------
 
+def _read_with_includes(probe, path, include_re, base_dir, seen=None):
+    """The text of ``path`` followed by every file its include directives name (recursively, each file once).
+
+    ``include_re`` captures the included path or glob; relative ones are taken from ``base_dir``. Returns None when
+    ``path`` does not exist.
+    """
+    seen = set() if seen is None else seen
+    if path in seen:
+        return ''
+    seen.add(path)
+    text = probe.read(path)
+    if text is None:
+        return None
+    parts = [text]
+    for include in re.findall(include_re, text, re.M):
+        pattern = include if include.startswith('/') else base_dir.rstrip('/') + '/' + include
+        for included in probe.glob(pattern):
+            parts.append(_read_with_includes(probe, included, include_re, base_dir, seen) or '')
+    return '\n'.join(parts)
+
+
 def _nginx_config(probe):
-    paths = ['/etc/nginx/nginx.conf'] + probe.glob('/etc/nginx/conf.d/*.conf') + probe.glob('/etc/nginx/sites-enabled/*')
-    return '\n'.join(probe.read(p) or '' for p in paths) if probe.glob('/etc/nginx/nginx.conf') else None
+    """nginx.conf with every file it includes (the site, upstream, conf.d and sites-enabled files)."""
+    return _read_with_includes(probe, '/etc/nginx/nginx.conf', r'^\s*include\s+([^;\s]+)\s*;', '/etc/nginx')
 
 
 def _haproxy_config(probe):
@@ -280,14 +301,8 @@ def nginx_server_tokens(probe, options):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _redis_config(probe):
-    paths = probe.glob('/etc/redis/redis.conf')
-    if not paths:
-        return None
-    text = probe.read(paths[0]) or ''
-    for include in re.findall(r'^\s*include\s+(\S+)', text, re.M):
-        for path in probe.glob(include):
-            text += '\n' + (probe.read(path) or '')
-    return text
+    """redis.conf with every file it includes."""
+    return _read_with_includes(probe, '/etc/redis/redis.conf', r'^\s*include\s+(\S+)', '/etc/redis')
 
 
 @check('BW-RDS-001', 'error', 'Redis without authentication', 'protect the default user (requirepass / ACL user default off) with a vaulted password')

@@ -136,3 +136,15 @@ def test_skip_fail_on_and_report():
 
 def test_firewall_expected_but_missing():
     assert ids(clean_host(), expect_firewall=True) == ['BW-FW-001']
+
+
+def test_nginx_settings_in_included_files_count():
+    # The nginx role keeps the server block (and its HSTS header) in a file nginx.conf includes.
+    site = NGINX_OK.split('http {\n', 1)[1].rsplit('}', 1)[0]
+    host = FakeHost(files={'/etc/nginx/nginx.conf': 'http {\ninclude /etc/nginx/bulwark/*.conf;\n}\n',
+                           '/etc/nginx/bulwark/site.conf': site})
+    ids = {f.id for f in audit.audit(host, {})}
+    assert 'BW-TLS-002' not in ids and 'BW-TLS-003' not in ids
+    without = FakeHost(files={'/etc/nginx/nginx.conf': 'http {\ninclude /etc/nginx/bulwark/*.conf;\n}\n',
+                              '/etc/nginx/bulwark/site.conf': site.replace('add_header Strict-Transport-Security', '# no')})
+    assert 'BW-TLS-002' in {f.id for f in audit.audit(without, {})}
