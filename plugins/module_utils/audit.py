@@ -32,7 +32,7 @@ SECRET_FILES = (
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
     '/etc/postgresql/*/main/*.key', '/etc/bulwark/**/*', '/etc/default/bulwark-*', '/srv/app/shared/*.env',
-    '/opt/app/shared/*.env', '/etc/app/*.env',
+    '/opt/app/shared/*.env', '/etc/app/*.env', '/etc/bulwark-app/*.env',
 )
 # units that must not run as root (services that drop privileges or run as their own user)
 NON_ROOT_UNITS = ('prometheus-node-exporter', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
