@@ -1,0 +1,348 @@
+"""The whole stack on the lab topology, converged by site.yml: end to end, firewall matrix, audit, rolling deploys.
+
+Tests run in file order and build on each other: the v2 rollout happens under load, then the broken v3 rollout is
+rolled back, then the audit is made to fail on purpose. All traffic stays between this scenario's containers: the
+client is the monitoring host (it is the host a synthetic check would run on).
+"""
+
+import json
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
+from ansible_collections.bulwark.stack.plugins.module_utils.firewall import reachability_matrix  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.bulwark.stack.plugins.module_utils.topology import services  # noqa: E402  pylint: disable=wrong-import-position
+
+INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+GROUP_NAMES = ['lb', 'app', 'postgres', 'pgbouncer', 'redis', 'monitoring']
+GROUPS = {name: sorted(RUNNER.get_hosts(name)) for name in GROUP_NAMES}
+HOSTS = sorted(RUNNER.get_hosts('all'))
+LBS = GROUPS['lb']
+APPS = GROUPS['app']
+CLIENT = GROUPS['monitoring'][0]
+testinfra_hosts = [CLIENT]
+
+SITE = str(ROOT / 'site.yml')
+DEPLOY = str(ROOT / 'playbooks' / 'deploy.yml')
+AUDIT = str(ROOT / 'playbooks' / 'audit.yml')
+LOADGEN = ROOT / 'benchmarks' / 'loadgen.py'
+LB_CA = '/etc/ssl/bulwark-lab-ca/ca.crt'
+APP_ROOT = '/opt/bulwark-app'
+V1, V2, V3 = '1.0.0', '2.0.0', '3.0.0'
+
+# Runs on the client: one HTTPS (or HTTP) GET to address:port, certificate checked against the LB's name and CA.
+FETCH = r'''
+import http.client, json, socket, ssl, sys
+name, address, port, path, cafile = sys.argv[1:6]
+if cafile:
+    ctx = ssl.create_default_context(cafile=cafile)
+    sock = ctx.wrap_socket(socket.create_connection((address, int(port)), 10), server_hostname=name)
+    conn = http.client.HTTPSConnection(name, int(port))
+    conn.sock = sock
+else:
+    conn = http.client.HTTPConnection(address, int(port), timeout=10)
+conn.request("GET", path, headers={"Host": name})
+r = conn.getresponse()
+print(json.dumps({"status": r.status, "headers": {k.lower(): v for k, v in r.getheaders()},
+                  "body": r.read().decode(errors="replace")}))
+'''
+
+# Runs on a source host: connect to every address:port given, all at once; "timeout" = dropped by ufw.
+PROBE = r'''
+import concurrent.futures, json, socket, sys
+def probe(target):
+    address, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((address, int(port)), timeout=3).close()
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    except OSError as exc:
+        return type(exc).__name__
+with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+    print(json.dumps(dict(zip(sys.argv[1:], pool.map(probe, sys.argv[1:])))))
+'''
+
+
+def get_host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+
+
+def internal_ip(host):
+    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
+    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+
+
+@pytest.fixture(scope='module')
+def addresses():
+    return {name: internal_ip(get_host(name)) for name in HOSTS}
+
+
+@pytest.fixture(scope='module')
+def client(addresses):
+    """The client host, with each LB's lab CA and the load generator copied in."""
+    host = get_host(CLIENT)
+    for lb in LBS:
+        ca = get_host(lb).file(LB_CA).content_string
+        host.check_output('cat > /root/ca-%s.crt <<"EOF"\n%sEOF' % (lb, ca))
+    host.check_output('cat > /root/loadgen.py <<"EOF"\n%sEOF' % LOADGEN.read_text())
+    return host
+
+
+def fetch(client, addresses, lb, path, scheme='https'):
+    port, cafile = ('443', '/root/ca-%s.crt' % lb) if scheme == 'https' else ('80', '')
+    out = client.check_output('python3 -c %s %s %s %s %s %s' % (
+        shlex.quote(FETCH), lb, addresses[lb], port, shlex.quote(path), shlex.quote(cafile)))
+    return json.loads(out)
+
+
+def lb_kind(lb):
+    return 'haproxy' if get_host(lb).exists('haproxy') and get_host(lb).service('haproxy').is_running else 'nginx'
+
+
+def current_release(app):
+    return get_host(app).check_output('basename "$(readlink %s/current)"' % APP_ROOT)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the whole path
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_both_lb_kinds_are_in_front():
+    assert sorted(lb_kind(lb) for lb in LBS) == ['haproxy', 'nginx']
+
+
+@pytest.mark.parametrize('lb', LBS)
+def test_https_through_lb_reaches_app_pgbouncer_and_redis(client, addresses, lb):
+    """/health answers 200 only when the app reached PostgreSQL through PgBouncer and the Redis master via Sentinel."""
+    reply = fetch(client, addresses, lb, '/health')
+    assert reply['status'] == 200, reply
+    health = json.loads(reply['body'])
+    assert health['status'] == 'healthy'
+    assert health['checks']['pgbouncer']['status'] == 'ok', health
+    assert health['checks']['redis']['status'] == 'ok', health
+    assert reply['headers']['strict-transport-security'].startswith('max-age=63072000')
+
+
+@pytest.mark.parametrize('lb', LBS)
+def test_every_app_host_serves_through_lb(client, addresses, lb):
+    served = set()
+    for _ in range(30):
+        reply = fetch(client, addresses, lb, '/version')
+        assert reply['status'] == 200 and reply['body'].strip() == V1, reply
+        served.add(reply['headers']['x-served-by'])
+        if served == set(APPS):
+            break
+    assert served == set(APPS)
+
+
+@pytest.mark.parametrize('lb', LBS)
+def test_plain_http_redirects_to_https(client, addresses, lb):
+    reply = fetch(client, addresses, lb, '/version?x=1', scheme='http')
+    assert reply['status'] == 308
+    assert reply['headers']['location'] == 'https://%s/version?x=1' % lb
+
+
+def test_check_mode_on_converged_stack_changes_nothing(check_mode_recap):
+    changed = {host: stats['changed_tasks'] for host, stats in check_mode_recap.items() if stats['changed']}
+    assert changed == {}
+    assert all(stats['failures'] == 0 and stats['unreachable'] == 0 for stats in check_mode_recap.values())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# firewall: the connectivity matrix between every pair of hosts, with the real services listening
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_firewall_connectivity_matrix(addresses):
+    """Every (source, destination, port) the topology allows connects; every other one is dropped (times out).
+
+    SSH is allowed from anywhere (rate-limited), so it must never time out. Every service port of the topology is
+    probed on every other host, from every host.
+    """
+    table = services()
+    ports = sorted({entry['port'] for entry in table.values()})
+    groups = dict(GROUPS, all=HOSTS, ungrouped=[])
+    allowed = reachability_matrix(groups, table)
+    mismatches = []
+    opened = 0
+    for source in HOSTS:
+        expected = {}
+        for dest in HOSTS:
+            if dest == source:
+                continue
+            for port in ports:
+                expected['%s:%d' % (addresses[dest], port)] = 'open' if (source, dest, port) in allowed else 'timeout'
+        ssh = ['%s:22' % addresses[dest] for dest in HOSTS if dest != source]
+        out = get_host(source).check_output('python3 -c %s %s' % (shlex.quote(PROBE), ' '.join(list(expected) + ssh)))
+        observed = json.loads(out)
+        for target, want in expected.items():
+            if observed[target] != want:
+                mismatches.append('%s -> %s: %s, expected %s' % (source, target, observed[target], want))
+        mismatches += ['%s -> %s: SSH timed out' % (source, t) for t in ssh if observed[t] not in ('open', 'refused')]
+        opened += sum(1 for want in expected.values() if want == 'open')
+    assert mismatches == []
+    # The matrix is not trivially closed: lb->app, app->pgbouncer, app/redis->redis, monitoring->all, any->lb.
+    assert opened >= len(HOSTS) + 2 * len(APPS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# audit: clean as converged
+# ---------------------------------------------------------------------------------------------------------------
+
+def audit_findings(run_playbook, *extra):
+    """Run playbooks/audit.yml; return (returncode, {host: sorted finding IDs}, per-host stats)."""
+    result = run_playbook(AUDIT, *extra, json_output=True)
+    assert result.report, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = {}
+    for play in result.report['plays']:
+        for task in play['tasks']:
+            for host, res in task['hosts'].items():
+                if 'findings' in res:
+                    ids[host] = sorted(set(f['id'] for f in res['findings']))
+    return result.returncode, ids, result.report['stats']
+
+
+def test_converged_stack_audits_clean(run_playbook):
+    rc, ids, stats = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=warning')
+    assert ids == {name: [] for name in HOSTS}
+    assert rc == 0
+    assert all(s['changed'] == 0 for s in stats.values()), stats
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rolling deploys under a steady load through both LBs
+# ---------------------------------------------------------------------------------------------------------------
+
+def start_load(client, addresses):
+    targets = ' '.join('--target %s=%s:443 --cafile /root/ca-%s.crt' % (lb, addresses[lb], lb) for lb in LBS)
+    client.check_output('rm -f /root/loadgen.json; systemd-run --unit bulwark-loadgen --collect '
+                        'python3 /root/loadgen.py %s --path /version --workers 3 --out /root/loadgen.json' % targets)
+    time.sleep(3)
+
+
+def stop_load(client):
+    client.check_output('systemctl stop bulwark-loadgen')
+    for _ in range(30):
+        if client.file('/root/loadgen.json').exists:
+            return json.loads(client.file('/root/loadgen.json').content_string)
+        time.sleep(1)
+    raise AssertionError(client.run('journalctl -u bulwark-loadgen -n 30 --no-pager').stdout)
+
+
+def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playbook):
+    start_load(client, addresses)
+    try:
+        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V2)
+    finally:
+        load = stop_load(client)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert load['failed'] == 0, load
+    for lb in LBS:
+        assert load['per_target'][lb]['sent'] >= 200 and load['per_target'][lb].get('failed', 0) == 0, load
+    # The stream saw the old and the new release: the rollout happened while it ran.
+    assert set(load['versions']) == {V1, V2}, load
+    assert {app: current_release(app) for app in APPS} == {app: V2 for app in APPS}
+    # Every host back in every LB, on v2.
+    for lb in LBS:
+        served = {}
+        for _ in range(30):
+            reply = fetch(client, addresses, lb, '/version')
+            served[reply['headers']['x-served-by']] = reply['body'].strip()
+        assert served == {app: V2 for app in APPS}, (lb, served)
+
+
+def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, run_playbook):
+    start_load(client, addresses)
+    try:
+        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V3, '-e', 'app_sample_never_ready=true')
+    finally:
+        load = stop_load(client)
+    assert result.returncode != 0, 'a release that never gets ready was deployed:\n' + result.stdout[-3000:]
+    assert 'Release %s failed on %s' % (V3, APPS[0]) in result.stdout, result.stdout[-3000:]
+    assert load['failed'] == 0, load
+    assert set(load['versions']) == {V2}, load
+    assert current_release(APPS[0]) == V2
+    for app in APPS[1:]:
+        assert current_release(app) == V2
+        assert not get_host(app).file('%s/releases/%s' % (APP_ROOT, V3)).exists
+    for lb in LBS:
+        served = {fetch(client, addresses, lb, '/version')['headers']['x-served-by'] for _ in range(30)}
+        assert served == set(APPS), (lb, served)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# audit: deliberate misconfigurations, each reported by ID on its host (last: it leaves hosts broken until restored)
+# ---------------------------------------------------------------------------------------------------------------
+
+def misconfigurations():
+    """{finding ID: (host, break command, restore command)}; each on its own host where it can be."""
+    lb_nginx = [lb for lb in LBS if lb_kind(lb) == 'nginx'][0]
+    lb_haproxy = [lb for lb in LBS if lb_kind(lb) == 'haproxy'][0]
+    db = GROUPS['postgres'][0]
+    redis = GROUPS['redis']
+    acl = "f=$(awk '/^aclfile /{print $2}' /etc/redis/redis.conf); f=${f:-/etc/redis/redis.conf}; "
+    return {
+        'BW-TLS-003': (lb_nginx, "cp -a /etc/nginx /root/nginx.bak && sed -i 's/server_tokens off;/server_tokens on;/' "
+                                 "/etc/nginx/nginx.conf",
+                       'rm -rf /etc/nginx && mv /root/nginx.bak /etc/nginx'),
+        'BW-TLS-002': (lb_nginx, "grep -rl Strict-Transport-Security /etc/nginx | xargs sed -i '/Strict-Transport-Security/d'",
+                       None),
+        'BW-TLS-001': (lb_haproxy, "cp /etc/haproxy/haproxy.cfg /root/haproxy.bak && "
+                                   "sed -i 's/ssl-min-ver TLSv1.2/ssl-min-ver TLSv1.0/' /etc/haproxy/haproxy.cfg",
+                       'mv /root/haproxy.bak /etc/haproxy/haproxy.cfg'),
+        'BW-PG-001': (db, "f=$(ls /etc/postgresql/*/main/pg_hba.conf); cp $f /root/hba.bak && "
+                          "echo 'host all all 0.0.0.0/0 trust' >> $f",
+                      'f=$(ls /etc/postgresql/*/main/pg_hba.conf); cp /root/hba.bak $f'),
+        'BW-PGB-001': (db, "cp -a /etc/pgbouncer/userlist.txt /root/userlist.bak && "
+                           "echo '\"eve\" \"plaintext-secret\"' >> /etc/pgbouncer/userlist.txt",
+                       'cp -a /root/userlist.bak /etc/pgbouncer/userlist.txt'),
+        'BW-RDS-002': (redis[0], "cp -a /etc/redis/redis.conf /root/redis.bak && echo 'protected-mode no' >> /etc/redis/redis.conf",
+                       'cp -a /root/redis.bak /etc/redis/redis.conf'),
+        'BW-RDS-001': (redis[1], acl + 'cp -a $f /root/acl.bak && echo "user default on nopass ~* +@all" >> $f',
+                       acl + 'cp -a /root/acl.bak $f'),
+        'BW-FW-001': (redis[2], 'ufw disable', 'ufw --force enable'),
+        'BW-FW-002': (CLIENT, 'ufw default allow incoming', 'ufw default deny incoming'),
+        'BW-SSH-001': (APPS[0], "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/00-audit-test.conf",
+                       'rm -f /etc/ssh/sshd_config.d/00-audit-test.conf'),
+        'BW-FILE-001': (APPS[1], 'chmod 0644 /etc/bulwark-app/app.env', 'chmod 0600 /etc/bulwark-app/app.env'),
+        'BW-PROC-001': (APPS[2], "mkdir -p /etc/systemd/system/prometheus-node-exporter.service.d && printf "
+                                 "'[Service]\\nUser=root\\nGroup=root\\n' > "
+                                 "/etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test.conf && "
+                                 "systemctl daemon-reload && systemctl restart prometheus-node-exporter",
+                        'rm -f /etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test.conf && '
+                        'systemctl daemon-reload && systemctl restart prometheus-node-exporter'),
+        'BW-LOG-001': (lb_haproxy, 'mkdir -p /root/logrotate.bak && grep -l /var/log/haproxy /etc/logrotate.d/* '
+                                   '| xargs -I{} mv {} /root/logrotate.bak/',
+                       'mv /root/logrotate.bak/* /etc/logrotate.d/'),
+    }
+
+
+def test_each_misconfiguration_is_reported_by_id(run_playbook):
+    cases = misconfigurations()
+    expected = {host: set() for host in HOSTS}
+    for finding, (host, _, _) in cases.items():
+        expected[host].add(finding)
+    try:
+        for finding, (host, breaks, _) in cases.items():
+            get_host(host).check_output(breaks)
+        rc, ids, stats = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=error')
+        assert rc != 0, 'CI mode must fail the run on error findings'
+        assert all(s['changed'] == 0 for s in stats.values()), stats
+        assert {host: set(found) for host, found in ids.items()} == expected
+    finally:
+        for finding, (host, _, restore) in reversed(list(cases.items())):
+            if restore:
+                get_host(host).run(restore)
+    rc, ids, _ = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=warning')
+    assert ids == {name: [] for name in HOSTS} and rc == 0
