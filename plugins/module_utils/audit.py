@@ -31,10 +31,14 @@ SECRET_FILES = (
     '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
+    '/etc/haproxy/**/*.key',
     '/etc/postgresql/*/main/*.key', '/etc/bulwark/**/*', '/etc/default/bulwark-*', '/srv/app/shared/*.env',
     '/opt/app/shared/*.env', '/etc/app/*.env', '/etc/bulwark-app/*.env',
 )
 # units that must not run as root (services that drop privileges or run as their own user)
+# A .pem/.crt file matched above is a secret only when it holds a private key (HAProxy reads <crt>.key when the
+# certificate file has none).
+PUBLIC_SUFFIXES = ('.pem', '.crt')
 NON_ROOT_UNITS = ('prometheus-node-exporter', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
                   'bulwark-app', 'app')
 # service -> (a path that shows it is installed, log paths its logrotate rule must cover)
@@ -155,6 +159,8 @@ def secret_files(probe, options):
             seen.add(path)
             st = probe.stat(path)
             if st and st.get('isreg', True) and st['mode'] & 0o004:
+                if path.endswith(PUBLIC_SUFFIXES) and 'PRIVATE KEY' not in (probe.read(path) or ''):
+                    continue  # a certificate (chain) with its key in another file is public
                 out.append('%s is mode %04o' % (path, st['mode'] & 0o7777))
     return out
 

@@ -17,6 +17,10 @@ NE_ARGS = 'ARGS="--web.listen-address=10.0.0.5:9100 --web.config.file=/etc/prome
 WEB = 'tls_server_config:\n  cert_file: x\nbasic_auth_users:\n  "prometheus": "$2b$10$x"\n'
 
 
+CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n'
+
+
 class FakeHost:
     def __init__(self, files=None, modes=None, listeners=None, users=None, commands=None):
         self.files = dict(files or {})
@@ -89,6 +93,9 @@ CASES = [
     ('BW-NEX-002', dict(files={'/etc/default/prometheus-node-exporter': 'ARGS="--web.listen-address=10.0.0.5:9100"\n'})),
     ('BW-NEX-002', dict(files={'/etc/prometheus/node-exporter/web.yml': 'tls_server_config:\n  cert_file: x\n'})),
     ('BW-FILE-001', dict(modes={'/etc/prometheus/node-exporter/tls.key': 0o644})),
+    ('BW-FILE-001', dict(files={'/etc/haproxy/tls/site.pem': CERT + KEY}, modes={'/etc/haproxy/tls/site.pem': 0o644})),
+    ('BW-FILE-001', dict(files={'/etc/haproxy/tls/site.pem.key': KEY}, modes={'/etc/haproxy/tls/site.pem.key': 0o644})),
+    ('BW-FILE-001', dict(files={'/etc/bulwark-app/app.env': 'DATABASE_URL=x\n'}, modes={'/etc/bulwark-app/app.env': 0o644})),
     ('BW-PROC-001', dict(users={'prometheus-node-exporter': 'root'})),
     ('BW-PROC-001', dict(users={'prometheus-node-exporter': 'prometheus', 'redis-server': 'root'})),
     ('BW-LOG-001', dict(files={'/usr/sbin/nginx': '', '/etc/nginx/nginx.conf': NGINX_OK})),
@@ -148,3 +155,9 @@ def test_nginx_settings_in_included_files_count():
     without = FakeHost(files={'/etc/nginx/nginx.conf': 'http {\ninclude /etc/nginx/bulwark/*.conf;\n}\n',
                               '/etc/nginx/bulwark/site.conf': site.replace('add_header Strict-Transport-Security', '# no')})
     assert 'BW-TLS-002' in {f.id for f in audit.audit(without, {})}
+
+
+def test_world_readable_certificate_without_key_is_not_a_secret():
+    host = clean_host(files={'/etc/haproxy/tls/site.pem': CERT, '/etc/haproxy/tls/site.pem.key': KEY},
+                      modes={'/etc/haproxy/tls/site.pem': 0o644, '/etc/haproxy/tls/site.pem.key': 0o600})
+    assert [f.id for f in audit.audit(host, {})] == []
