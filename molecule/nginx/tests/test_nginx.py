@@ -48,7 +48,7 @@ host, ca, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 out = {}
 for name, args in cases.items():
     proc = subprocess.run(["timeout", "10", "openssl", "s_client", "-connect", host + ":443", "-servername", host,
-                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, check=False)
+                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, errors="replace", check=False)
     out[name] = [proc.returncode, proc.stdout[-2500:] + proc.stderr[-1000:]]
 print(json.dumps(out))
 '''
