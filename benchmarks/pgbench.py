@@ -2,7 +2,8 @@
 """pgbench side by side on the lab's database host (bulwark.stack.postgresql + bulwark.stack.pgbouncer on db1):
 
     scripts/lab up
-    .venv/bin/python benchmarks/pgbench.py [--server db1] [--bench-from db1] [--seconds 20]
+    .venv/bin/python benchmarks/pgbench.py [--server db1] [--bench-from db1] [--seconds 20] [--scale 10]
+        [--only a|b|c ...] [--rounds 1]
 
 (The converged containers of the Molecule scenario `postgresql` work too: --server postgresql-debian12
 --bench-from postgresql-debian13 --password molecule-app-password-5d1e.)
@@ -12,8 +13,9 @@
     without TLS to PgBouncer, which keeps its TLS server connections open.
 (b) 1000 concurrent clients through PgBouncer while PostgreSQL has max_connections 100: errors (goal 0).
 (c) the tuned configuration vs Debian's default postgresql.conf (the role's conf.d file with the PGTune keys removed;
-    listen/TLS/logging settings kept identical), same host and data, TPC-B-like: TPS ratio. The tuned file is put
-    back and the server restarted at the end.
+    listen/TLS/logging settings kept identical), same host and data, TPC-B-like: TPS ratio. Runs go tuned, default,
+    default, tuned (--rounds times), each after a restart and a 5 s warm-up; the tuned file is put back and the server
+    restarted at the end. Use a scale whose data outgrows Debian's 128 MB shared_buffers (--scale 100: about 1.5 GB).
 
 pgbench runs inside the --bench-from container (a host of the postgres group, so pg_hba.conf lets it connect
 directly); the controller only uses `docker exec`, so all traffic stays on the scenario's network. Figures, not a
@@ -81,7 +83,13 @@ def main():
     parser.add_argument('--scale', type=int, default=10)
     parser.add_argument('--clients-seconds', type=int, default=150,
                         help='length of run (b), including the 1000 clients connecting')
+    parser.add_argument('--only', choices=['a', 'b', 'c'], action='append',
+                        help='run only these comparisons (repeatable; default all three)')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='(c) in tuned/default/default/tuned order, this many times (ABBA cancels drift); '
+                             'each figure is the mean of its runs')
     opts = parser.parse_args()
+    only = set(opts.only or ['a', 'b', 'c'])
     OPTS.password = opts.password
     server, client, secs = opts.server, opts.bench_from, opts.seconds
     ip = address(server)
@@ -98,46 +106,60 @@ def main():
         sys.exit('pgbench -i failed:\n' + init.stdout[-2000:])
     pg(server, 'VACUUM ANALYZE')
 
-    # (a) connection per transaction
-    a_bouncer = pgbench(client, bouncer, '-C -S -c 8 -j 2 -T %d' % secs)
-    a_direct = pgbench(client, direct, '-C -S -c 8 -j 2 -T %d' % secs)
-    # (b) 1000 clients through PgBouncer, max_connections 100 on the server
-    # 1000 SCRAM handshakes come first (about a minute on 2 busy cores; pgbench's -T includes them), so this run is
-    # longer: --clients-seconds.
-    b = pgbench(client, bouncer, '-S -c 1000 -j 4 -T %d' % opts.clients_seconds)
-    server_conns = pg(server, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")
-    # (c) tuned vs Debian default, direct, TPC-B-like, persistent connections
-    c_tuned = pgbench(client, direct, '-c 16 -j 2 -T %d' % secs)
-    keys = '|'.join(TUNED_KEYS)
-    sh(server, "cd %s && mv 50-bulwark.conf /root/50-bulwark.conf.tuned && grep -Ev '^(%s) = ' /root/50-bulwark.conf.tuned "
-               "> 50-bulwark.conf && chown postgres:postgres 50-bulwark.conf && systemctl restart postgresql@%s-main"
-       % (conf_dir, keys, version))
-    baseline_sb = pg(server, 'SHOW shared_buffers')
-    try:
-        c_default = pgbench(client, direct, '-c 16 -j 2 -T %d' % secs)
-    finally:
-        sh(server, 'mv /root/50-bulwark.conf.tuned %s/50-bulwark.conf && systemctl restart postgresql@%s-main'
-           % (conf_dir, version))
-    tuned_sb = pg(server, 'SHOW shared_buffers')
-
     def ratio(x, y):
         return x / y if y else float('nan')
 
-    print()
-    print('(a) pgbench -C -S -c 8, %d s: PgBouncer %.1f tps, direct %.1f tps -> ratio %.2fx (errors: %d / %d lines)'
-          % (secs, a_bouncer['tps'], a_direct['tps'], ratio(a_bouncer['tps'], a_direct['tps']),
-             a_bouncer['error_lines'], a_direct['error_lines']))
-    print('(b) pgbench -S -c 1000 through PgBouncer, max_connections 100, %d s (all 1000 connected after %s s): '
-          '%.1f tps, %d transactions, failed=%s, error lines=%d, server connections of app after the run=%s'
-          % (opts.clients_seconds, b['connect_s'], b['tps'], b['processed'], b['failed'], b['error_lines'], server_conns))
-    if not b['processed']:
-        print('    (b) processed nothing; pgbench said:\n' + b['raw'][-1500:])
-    print('(c) pgbench TPC-B -c 16 direct, %d s: tuned (shared_buffers %s) %.1f tps, Debian default (shared_buffers %s) '
-          '%.1f tps -> ratio %.2fx' % (secs, tuned_sb, c_tuned['tps'], baseline_sb, c_default['tps'],
-                                       ratio(c_tuned['tps'], c_default['tps'])))
-    if b['error_lines']:
-        print('\n(b) error output:\n' + '\n'.join(line for line in b['raw'].splitlines()
-                                                   if re.search('(?i)error|fatal|aborted', line))[:3000])
+    if 'a' in only:  # connection per transaction
+        a_bouncer = pgbench(client, bouncer, '-C -S -c 8 -j 2 -T %d' % secs)
+        a_direct = pgbench(client, direct, '-C -S -c 8 -j 2 -T %d' % secs)
+        print('(a) pgbench -C -S -c 8, %d s: PgBouncer %.1f tps, direct %.1f tps -> ratio %.2fx (errors: %d / %d lines)'
+              % (secs, a_bouncer['tps'], a_direct['tps'], ratio(a_bouncer['tps'], a_direct['tps']),
+                 a_bouncer['error_lines'], a_direct['error_lines']), flush=True)
+    if 'b' in only:  # 1000 clients through PgBouncer, max_connections 100 on the server
+        # 1000 SCRAM handshakes come first (about a minute on 2 busy cores; pgbench's -T includes them), so this run
+        # is longer: --clients-seconds.
+        b = pgbench(client, bouncer, '-S -c 1000 -j 4 -T %d' % opts.clients_seconds)
+        server_conns = pg(server, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")
+        print('(b) pgbench -S -c 1000 through PgBouncer, max_connections 100, %d s (all 1000 connected after %s s): '
+              '%.1f tps, %d transactions, failed=%s, error lines=%d, server connections of app after the run=%s'
+              % (opts.clients_seconds, b['connect_s'], b['tps'], b['processed'], b['failed'], b['error_lines'],
+                 server_conns), flush=True)
+        if not b['processed']:
+            print('    (b) processed nothing; pgbench said:\n' + b['raw'][-1500:])
+        if b['error_lines']:
+            print('\n(b) error output:\n' + '\n'.join(line for line in b['raw'].splitlines()
+                                                       if re.search('(?i)error|fatal|aborted', line))[:3000])
+    if 'c' in only:  # tuned vs Debian default, direct, TPC-B-like, persistent connections
+        keys = '|'.join(TUNED_KEYS)
+        tuned_file, conf = '/root/50-bulwark.conf.tuned', conf_dir + '/50-bulwark.conf'
+        sh(server, 'cp -p %s %s' % (conf, tuned_file))
+
+        def use(kind):
+            """Put the tuned file, or the same file without the PGTune keys, in place and restart."""
+            if kind == 'tuned':
+                sh(server, 'cp -p %s %s' % (tuned_file, conf))
+            else:
+                sh(server, "grep -Ev '^(%s) = ' %s > %s && chown postgres:postgres %s" % (keys, tuned_file, conf, conf))
+            sh(server, 'systemctl restart postgresql@%s-main' % version)
+            return pg(server, 'SHOW shared_buffers')
+
+        runs = {'tuned': [], 'default': []}
+        shared_buffers = {}
+        try:
+            for _ in range(opts.rounds):
+                for kind in ('tuned', 'default', 'default', 'tuned'):
+                    shared_buffers[kind] = use(kind)
+                    pgbench(client, direct, '-c 16 -j 2 -T 5')  # warm-up after the restart, not counted
+                    runs[kind].append(pgbench(client, direct, '-c 16 -j 2 -T %d' % secs)['tps'])
+                    print('    (c) %s: %.1f tps' % (kind, runs[kind][-1]), flush=True)
+        finally:
+            use('tuned')
+        tuned, default = (sum(runs[k]) / len(runs[k]) for k in ('tuned', 'default'))
+        print('(c) pgbench TPC-B -c 16 direct, scale %d, %d x %d s each: tuned (shared_buffers %s) %.1f tps, Debian '
+              'default (shared_buffers %s) %.1f tps -> ratio %.2fx' % (opts.scale, len(runs['tuned']), secs,
+                                                                      shared_buffers['tuned'], tuned,
+                                                                      shared_buffers['default'], default,
+                                                                      ratio(tuned, default)))
 
 
 if __name__ == '__main__':

@@ -10,6 +10,9 @@ containers are named like the inventory hosts either way):
     python3 benchmarks/rolling_deploy.py [--inventory inventories/lab] [--first-converge] [--workers 4]
         [--skip-broken] [--v1 1.0.0] [--v2 2.0.0] [--v3 3.0.0]
 
+The lab's LB is nginx; `BULWARK_LAB_LB=haproxy python3 benchmarks/rolling_deploy.py --first-converge` measures
+the same with HAProxy on lb1 (the variable reaches every ansible-playbook run the script starts).
+
 Steps, each printed as it goes:
   1. (--first-converge, lab inventory only) `scripts/lab down`, then `scripts/lab up` timed: the first converge.
   2. No-op re-run: `ansible-playbook site.yml` timed, `changed` summed over the PLAY RECAP (goal 0).
@@ -161,7 +164,21 @@ def read_inventory(runner):
         if not groups[name]:
             raise BenchmarkError('the inventory %s has no host in group %s' % (runner.inventory, name))
     kinds = {lb: str(hostvars.get(lb, {}).get('lb_server', 'nginx')) for lb in groups['lb']}
+    if any('{{' in kind for kind in kinds.values()):
+        kinds = templated_lb_servers(runner)
     return groups, kinds
+
+
+def templated_lb_servers(runner):
+    """lb_server per LB host with its template rendered (the lab's reads BULWARK_LAB_LB), via ad-hoc debug."""
+    rc, _seconds, output = runner.command(['env', 'ANSIBLE_CALLBACK_RESULT_FORMAT=json', 'ansible', '-i',
+                                           runner.inventory, 'lb', '-m', 'ansible.builtin.debug', '-a', 'var=lb_server'],
+                                          'lb_server per LB')
+    if rc != 0:
+        raise BenchmarkError('could not render lb_server for the lb group:\n%s' % output[-2000:])
+    # Each host prints "NAME | SUCCESS => {" and a JSON object that ends with a "}" line of its own.
+    return {match.group(1): str(json.loads(match.group(2)).get('lb_server', 'nginx'))
+            for match in re.finditer(r'^(\S+) \| SUCCESS => (\{.*?^\})', output, re.MULTILINE | re.DOTALL)}
 
 
 def container_ip(runner, container):

@@ -32,7 +32,8 @@ SECRET_FILES = (
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
     '/etc/haproxy/**/*.key',
-    '/etc/postgresql/*/main/*.key', '/etc/bulwark/**/*', '/etc/default/bulwark-*', '/srv/app/shared/*.env',
+    '/etc/postgresql/*/main/*.key', '/etc/postgresql/ssl/*.key', '/etc/pgbouncer/tls/*.key',
+    '/etc/bulwark/**/*', '/etc/default/bulwark-*', '/srv/app/shared/*.env',
     '/opt/app/shared/*.env', '/etc/app/*.env', '/etc/bulwark-app/*.env',
 )
 # units that must not run as root (services that drop privileges or run as their own user)

@@ -3,72 +3,30 @@
 import json
 import os
 import shlex
-import subprocess
 
-import pytest
-import testinfra
-import testinfra.utils.ansible_runner
+from testlib import ansible_playbook, get_host, http_get, internal_ip, peer_fixtures, scenario_hosts
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
-HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('all'))
+HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 
 PORT = 8000
 SERVICE = 'bulwark-app'
 BASE = '/opt/bulwark-app'
 
-# Runs on the *client* container: GET a URL, print {"status", "body", "headers"} or {"error"}. Traffic stays between
-# the two containers of this scenario.
-CLIENT = r'''
-import json, sys, urllib.error, urllib.request
-try:
-    with urllib.request.urlopen(sys.argv[1], timeout=15) as resp:
-        print(json.dumps({"status": resp.status, "body": resp.read().decode(), "headers": dict(resp.headers)}))
-except urllib.error.HTTPError as exc:
-    print(json.dumps({"status": exc.code, "body": exc.read().decode(), "headers": dict(exc.headers)}))
-except Exception as exc:
-    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
-'''
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def internal_ip(host):
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 
 
 def fetch(client, target, path):
-    url = 'http://%s:%d%s' % (internal_ip(target), PORT, path)
-    return json.loads(client.check_output('python3 -c %s %s' % (shlex.quote(CLIENT), shlex.quote(url))))
+    """GET path from the app on target, sent by client (traffic stays between the two containers of this scenario)."""
+    return http_get(client, 'http://%s:%d%s' % (internal_ip(target), PORT, path), timeout=15)
 
 
 def converge(version):
     """Re-run converge.yml with another release version (what an operator's deploy does)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
     playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
-    result = subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY), playbook,
-                             '-e', 'molecule_app_version=%s' % version], capture_output=True, text=True, env=env,
-                            check=False)
+    result = ansible_playbook(playbook, '-e', 'molecule_app_version=%s' % version)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
-
-
-@pytest.fixture()
-def target(host):
-    return host
-
-
-@pytest.fixture()
-def client(host):
-    other = [h for h in HOSTS if h != host.backend.host]
-    assert other, 'this scenario needs two hosts'
-    return get_host(other[0])
 
 
 # First: the later tests deploy other releases, after which converge.yml (release 1.0.0) would rightly report changes.

@@ -4,43 +4,18 @@ The audit runs through playbooks/audit.yml (the way operators run it), with the 
 scenario's own inventory. Each misconfiguration is made on every host, audited once, and restored.
 """
 
-import json
 import os
-import subprocess
 
 import pytest
-import testinfra
-import testinfra.utils.ansible_runner
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
-HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('all'))
+from testlib import get_host, run_audit, scenario_hosts
+
+HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 PLAYBOOK = os.path.join(os.environ.get('MOLECULE_PROJECT_DIRECTORY', os.getcwd()), 'playbooks', 'audit.yml')
 DEFAULTS = '/etc/default/prometheus-node-exporter'
 KEY = '/etc/prometheus/node-exporter/tls.key'
 DROPIN = '/etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test-root.conf'
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def run_audit(*extra):
-    """Run playbooks/audit.yml; return (returncode, {host: [ids]}, stats)."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
-    result = subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY), PLAYBOOK] + list(extra),
-                            capture_output=True, text=True, env=env, check=False)
-    report = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index('{'))[0]
-    ids = {}
-    for play in report['plays']:
-        for task in play['tasks']:
-            for host, res in task['hosts'].items():
-                if 'findings' in res:
-                    ids[host] = sorted(set(f['id'] for f in res['findings']))
-    return result.returncode, ids, report['stats']
 
 
 def on_all(command):
@@ -53,7 +28,7 @@ def restart():
 
 
 def test_converged_hosts_audit_clean():
-    rc, ids, stats = run_audit('-e', 'bulwark_audit_fail_on=error')
+    rc, ids, stats = run_audit(PLAYBOOK, '-e', 'bulwark_audit_fail_on=error')
     assert rc == 0
     assert ids == {name: [] for name in HOSTS}
     assert all(s['changed'] == 0 for s in stats.values()), stats
@@ -61,7 +36,7 @@ def test_converged_hosts_audit_clean():
 
 def test_audit_changes_nothing_in_check_mode():
     before = {name: get_host(name).check_output('find /etc -xdev -newer /etc/hostname -type f | sort | md5sum') for name in HOSTS}
-    rc, ids, stats = run_audit('--check')
+    rc, ids, stats = run_audit(PLAYBOOK, '--check')
     assert rc == 0 and set(ids) == set(HOSTS)
     assert all(s['changed'] == 0 and s['failures'] == 0 for s in stats.values()), stats
     after = {name: get_host(name).check_output('find /etc -xdev -newer /etc/hostname -type f | sort | md5sum') for name in HOSTS}
@@ -87,7 +62,7 @@ def test_misconfiguration_is_reported(finding):
     try:
         if needs_restart:
             restart()
-        rc, ids, dummy = run_audit('-e', 'bulwark_audit_fail_on=error')
+        rc, ids, dummy = run_audit(PLAYBOOK, '-e', 'bulwark_audit_fail_on=error')
         assert rc != 0, 'CI mode must fail on an error finding'
         for name in HOSTS:
             assert finding in ids[name], (name, ids[name])
@@ -95,7 +70,7 @@ def test_misconfiguration_is_reported(finding):
         on_all(restores)
         if needs_restart:
             restart()
-    rc, ids, dummy = run_audit()
+    rc, ids, dummy = run_audit(PLAYBOOK)
     assert ids == {name: [] for name in HOSTS}, 'restoring did not bring the audit back to clean'
 
 

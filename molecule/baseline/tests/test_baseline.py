@@ -1,34 +1,18 @@
 """Behaviour of bulwark.stack.baseline: each host logs in to the other over SSH; kernel, journal and limits live."""
 
-import os
 import re
 
 import pytest
-import testinfra
-import testinfra.utils.ansible_runner
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
-HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('all'))
+from testlib import peer_fixtures, scenario_hosts
+
+HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 
 SSH = 'ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10'
 ROUTER = 'baseline-debian13'  # baseline_sysctl_ip_forward: true in molecule.yml
 
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-@pytest.fixture()
-def target(host):
-    return host
-
-
-@pytest.fixture()
-def client(host):
-    other = [h for h in HOSTS if h != host.backend.host]
-    assert other, 'this scenario needs two hosts'
-    return get_host(other[0])
+target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 
 
 def ssh_from(client, user, target, options='', command='true'):

@@ -5,16 +5,14 @@ Every host runs a listener on every service port of the topology (prepare.yml), 
 closed by the firewall, not by a missing service. Traffic only goes between this scenario's containers.
 """
 
-import json
 import os
 import pathlib
-import shlex
-import subprocess
 import sys
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+from testlib import ansible_playbook, get_host, internal_ip, probe as probe_from
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -29,31 +27,7 @@ testinfra_hosts = HOSTS
 TABLE = services()
 PORTS = sorted({entry['port'] for entry in TABLE.values()})
 SSH_PORT = 22
-TIMEOUT = 3.0
-
-# Runs on the source container: connect to every "address:port" given, all at once, and print
-# {"address:port": "open" | "refused" | "timeout" | "<error>"}. "refused" means the firewall let the SYN through and
-# nothing listens (SSH: no sshd in the containers); "timeout" means ufw dropped it.
-PROBE = r'''
-import concurrent.futures, json, socket, sys
-def probe(target):
-    address, port = target.rsplit(":", 1)
-    try:
-        socket.create_connection((address, int(port)), timeout=%s).close()
-        return "open"
-    except ConnectionRefusedError:
-        return "refused"
-    except socket.timeout:
-        return "timeout"
-    except OSError as exc:
-        return type(exc).__name__
-with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
-    print(json.dumps(dict(zip(sys.argv[1:], pool.map(probe, sys.argv[1:])))))
-''' % TIMEOUT
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
+TIMEOUT = 3.0  # seconds a probe waits for a connection: "timeout" means ufw dropped it
 
 
 def inventory_groups(extra_members=None):
@@ -67,22 +41,14 @@ def inventory_groups(extra_members=None):
     return groups
 
 
-def internal_ip(host):
-    """The address of the interface carrying the default route (what the topology computes by default)."""
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
-
-
 @pytest.fixture(scope='module')
 def addresses():
     return {name: internal_ip(get_host(name)) for name in HOSTS}
 
 
 def probe(source, targets):
-    """{(dest, port): result} for every (dest, port) in targets, probed from host `source` in one go."""
-    args = ['%s:%d' % (address, port) for address, port in targets]
-    out = get_host(source).check_output('python3 -c %s %s' % (shlex.quote(PROBE), ' '.join(args)))
-    return json.loads(out)
+    """{'address:port': result} for every (address, port) in targets, probed from host `source` in one go."""
+    return probe_from(get_host(source), ['%s:%d' % (address, port) for address, port in targets], TIMEOUT)
 
 
 def matrix_row(source, addresses, groups):
@@ -105,13 +71,7 @@ def observed_row(source, expected):
 
 def converge(*extra_args):
     """Run the scenario's converge.yml again (same inventory and config as Molecule)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
-    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
-    return subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY)] + list(extra_args) + [playbook],
-                          capture_output=True, text=True, env=env, check=False)
+    return ansible_playbook(os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml'), *extra_args)
 
 
 def test_scenario_covers_both_releases_and_every_tier():

@@ -3,85 +3,24 @@ health-check failover, admin socket, stats auth, rate limit and validated reload
 
 import json
 import os
-import re
-import shlex
-import subprocess
 import time
 
 import pytest
-import testinfra
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+from testlib import (TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbook, bodies, codes, curl, get_host,
+                     handshake, lb_fixtures)
+
 SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
 LB, CLIENT, APPS = 'haproxy-lb', 'haproxy-app1', ('haproxy-app1', 'haproxy-app2')
 STATS_AUTH = 'admin:molecule-stats-secret-4b1e'
 testinfra_hosts = ['ansible://' + LB]
-
-CA = '/tmp/bulwark-lab-ca.pem'
 URL = 'https://%s' % LB
-TLS12_ALLOWED = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']
-TLS12_REFUSED = ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256',
-                 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM', 'ECDHE-ECDSA-ARIA128-GCM-SHA256']
-TLS13_ALLOWED = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']
 
 # Runs on the LB: one command on the HAProxy runtime API (admin socket), prints the answer.
 RUNTIME = ("python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(\"/run/haproxy/admin.sock\"); "
            "s.sendall(sys.argv[1].encode()+b\"\\n\"); print(b\"\".join(iter(lambda: s.recv(65536), b\"\")).decode())' ")
 
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-@pytest.fixture(scope='module')
-def lb():
-    return get_host(LB)
-
-
-@pytest.fixture(scope='module')
-def client(lb):
-    cli = get_host(CLIENT)
-    pem = lb.file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
-    cli.run('cat > %s <<"EOF"\n%sEOF' % (CA, pem))
-    return cli
-
-
-TLS_SCRIPT = r'''
-import json, subprocess, sys
-host, ca, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-out = {}
-for name, args in cases.items():
-    proc = subprocess.run(["timeout", "10", "openssl", "s_client", "-connect", host + ":443", "-servername", host,
-                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, errors="replace", check=False)
-    out[name] = [proc.returncode, proc.stdout[-2500:] + proc.stderr[-1000:]]
-print(json.dumps(out))
-'''
-CASES = {'old:' + v: [v, '-cipher', 'DEFAULT:@SECLEVEL=0'] for v in ('-tls1', '-tls1_1')}
-CASES.update({'tls12:' + c: ['-tls1_2', '-cipher', c] for c in TLS12_ALLOWED})
-CASES.update({'tls12-refused:' + c: ['-tls1_2', '-cipher', c + ':@SECLEVEL=0'] for c in TLS12_REFUSED})
-CASES.update({'tls13:' + s: ['-tls1_3', '-ciphersuites', s] for s in TLS13_ALLOWED})
-CASES.update({'group:X25519': ['-tls1_3', '-groups', 'X25519'], 'group:ffdhe2048': ['-tls1_3', '-groups', 'ffdhe2048'],
-              'alpn': ['-alpn', 'h2,http/1.1']})
-
-
-@pytest.fixture(scope='module')
-def handshakes(client):
-    """Every handshake of the cases above, run in one go on the client (one remote command, not dozens)."""
-    out = client.check_output('python3 -c %s %s %s %s' % (shlex.quote(TLS_SCRIPT), LB, CA, shlex.quote(json.dumps(CASES))))
-    return json.loads(out)
-
-
-def handshake(handshakes, name):
-    return tuple(handshakes[name])
-
-
-def curl(client, *args):
-    return client.run('curl -sS --cacert %s --max-time 10 %s' % (CA, ' '.join(args)))
-
-
-def bodies(client, count, path='/'):
-    out = curl(client, '-w "|%{http_code}\\n"', *([URL + path] * count)).stdout
-    return [list(pair) for pair in re.findall(r'([^\n|]*)\n?\|(\d{3})', out)]
+lb, client, handshakes = lb_fixtures(LB, CLIENT)  # module fixtures: the LB, the client with the lab CA, TLS handshakes
 
 
 def runtime(lb, command):
@@ -104,22 +43,6 @@ def wait_status(lb, server, wanted, timeout=20):
             return status
         time.sleep(0.5)
     raise AssertionError('%s never became %s (is %s)' % (server, wanted, server_status(lb, server)))
-
-
-def codes(client, count, parallel=10):
-    """Status codes of ``count`` requests sent ``parallel`` at a time (fast even on a loaded machine)."""
-    out = curl(client, '--parallel', '--parallel-max', str(parallel), '-w', '"%{http_code}\\n"',
-               *(['-o', '/dev/null', URL + '/'] * count)).stdout
-    return out.split()
-
-
-def playbook(*args):
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
-    return subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY)] + list(args),
-                          capture_output=True, text=True, env=env, check=False)
 
 
 @pytest.mark.parametrize('version', ['-tls1', '-tls1_1'])
@@ -176,7 +99,7 @@ def test_http2_and_security_headers(client):
 
 
 def test_requests_reach_both_backends(client):
-    results = bodies(client, 10)
+    results = bodies(client, URL, 10)
     assert all(code == '200' for _, code in results), results
     assert {body for body, _ in results} == set(APPS)
 
@@ -186,13 +109,13 @@ def test_stopped_backend_is_marked_down_and_costs_the_client_nothing(client, lb)
     app2.check_output('systemctl stop fake-app')
     try:
         wait_status(lb, 'haproxy-app2', 'DOWN')
-        results = bodies(client, 12)
+        results = bodies(client, URL, 12)
         assert all(code == '200' for _, code in results), results
         assert {body for body, _ in results} == {'haproxy-app1'}
     finally:
         app2.check_output('systemctl start fake-app')
     wait_status(lb, 'haproxy-app2', 'UP')
-    assert {body for body, _ in bodies(client, 10)} == set(APPS)
+    assert {body for body, _ in bodies(client, URL, 10)} == set(APPS)
 
 
 def test_admin_socket_drains_and_readies_a_server(client, lb):
@@ -201,11 +124,11 @@ def test_admin_socket_drains_and_readies_a_server(client, lb):
     runtime(lb, 'set server app/haproxy-app2 state drain')
     try:
         assert server_status(lb, 'haproxy-app2') == 'DRAIN'
-        assert {body for body, _ in bodies(client, 8)} == {'haproxy-app1'}
+        assert {body for body, _ in bodies(client, URL, 8)} == {'haproxy-app1'}
     finally:
         runtime(lb, 'set server app/haproxy-app2 state ready')
     assert 'haproxy-app2' in runtime(lb, 'show servers state app')
-    assert {body for body, _ in bodies(client, 8)} == set(APPS)
+    assert {body for body, _ in bodies(client, URL, 8)} == set(APPS)
 
 
 @pytest.mark.parametrize('auth,code', [('', '401'), ('admin:wrong', '401'), (STATS_AUTH, '200')])
@@ -225,12 +148,12 @@ def test_refused_configuration_fails_the_play_and_haproxy_keeps_serving(client, 
     pid = lb.check_output('systemctl show -p MainPID --value haproxy')
     bad = {'haproxy_frontends': [{'name': 'https', 'default_backend': 'app',
                                   'use_backends': [{'backend': 'app', 'if': '{ no_such_fetch() }'}]}]}
-    res = playbook(os.path.join(SCENARIO, 'converge.yml'), '-e', json.dumps(bad))
+    res = ansible_playbook(os.path.join(SCENARIO, 'converge.yml'), '-e', json.dumps(bad))
     assert res.returncode != 0
     assert 'failed to validate' in res.stdout + res.stderr, res.stdout[-3000:]
     assert lb.file('/etc/haproxy/haproxy.cfg').content_string == before
     assert lb.check_output('systemctl show -p MainPID --value haproxy') == pid
-    assert bodies(client, 2, '/health') == [['ok', '200'], ['ok', '200']]
+    assert bodies(client, URL, 2, '/health') == [['ok', '200'], ['ok', '200']]
 
 
 def test_private_keys_are_root_only(lb):
@@ -250,7 +173,7 @@ def test_check_mode_on_converged_host_changes_nothing(check_mode_recap):
 
 def test_rate_limit_answers_429_with_headers(client):
     time.sleep(11)  # let the 10 s request-rate window forget the tests above
-    got = codes(client, 200)
+    got = codes(client, URL, 200)
     assert len(got) == 200 and set(got) == {'200', '429'}, got
     assert got.count('200') >= 100 and got.count('429') >= 40, got
     headers = curl(client, '-D', '-', '-o', '/dev/null', URL + '/').stdout.lower()

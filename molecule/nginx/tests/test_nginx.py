@@ -1,99 +1,20 @@
 """Behaviour of bulwark.stack.nginx, seen from a client container: TLS profile, redirect, headers, balancing,
 failover, rate limit, validated reloads and the upstream entry point."""
 
-import json
 import os
-import re
-import shlex
-import subprocess
 import time
 
 import pytest
-import testinfra
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
+from testlib import (TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbook, bodies, codes, curl, get_host,
+                     handshake, lb_fixtures)
+
 SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
 LB, CLIENT, APPS = 'nginx-lb', 'nginx-app1', ('nginx-app1', 'nginx-app2')
 testinfra_hosts = ['ansible://' + LB]
-
-CA = '/tmp/bulwark-lab-ca.pem'
 URL = 'https://%s' % LB
-# Mozilla intermediate, ECDSA certificate: the TLS 1.2 suites it allows, and some it must not.
-TLS12_ALLOWED = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']
-TLS12_REFUSED = ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256',
-                 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM', 'ECDHE-ECDSA-ARIA128-GCM-SHA256']
-TLS13_ALLOWED = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']
 
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-@pytest.fixture(scope='module')
-def lb():
-    return get_host(LB)
-
-
-@pytest.fixture(scope='module')
-def client(lb):
-    cli = get_host(CLIENT)
-    pem = lb.file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
-    cli.run('cat > %s <<"EOF"\n%sEOF' % (CA, pem))
-    return cli
-
-
-TLS_SCRIPT = r'''
-import json, subprocess, sys
-host, ca, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-out = {}
-for name, args in cases.items():
-    proc = subprocess.run(["timeout", "10", "openssl", "s_client", "-connect", host + ":443", "-servername", host,
-                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, errors="replace", check=False)
-    out[name] = [proc.returncode, proc.stdout[-2500:] + proc.stderr[-1000:]]
-print(json.dumps(out))
-'''
-CASES = {'old:' + v: [v, '-cipher', 'DEFAULT:@SECLEVEL=0'] for v in ('-tls1', '-tls1_1')}
-CASES.update({'tls12:' + c: ['-tls1_2', '-cipher', c] for c in TLS12_ALLOWED})
-CASES.update({'tls12-refused:' + c: ['-tls1_2', '-cipher', c + ':@SECLEVEL=0'] for c in TLS12_REFUSED})
-CASES.update({'tls13:' + s: ['-tls1_3', '-ciphersuites', s] for s in TLS13_ALLOWED})
-CASES.update({'group:X25519': ['-tls1_3', '-groups', 'X25519'], 'group:ffdhe2048': ['-tls1_3', '-groups', 'ffdhe2048'],
-              'alpn': ['-alpn', 'h2,http/1.1']})
-
-
-@pytest.fixture(scope='module')
-def handshakes(client):
-    """Every handshake of the cases above, run in one go on the client (one remote command, not dozens)."""
-    out = client.check_output('python3 -c %s %s %s %s' % (shlex.quote(TLS_SCRIPT), LB, CA, shlex.quote(json.dumps(CASES))))
-    return json.loads(out)
-
-
-def handshake(handshakes, name):
-    return tuple(handshakes[name])
-
-
-def curl(client, *args):
-    return client.run('curl -sS --cacert %s --max-time 10 %s' % (CA, ' '.join(args)))
-
-
-def bodies(client, count, path='/'):
-    out = curl(client, '-w "|%{http_code}\\n"', *([URL + path] * count)).stdout
-    return [list(pair) for pair in re.findall(r'([^\n|]*)\n?\|(\d{3})', out)]
-
-
-def codes(client, count, parallel=10):
-    """Status codes of ``count`` requests sent ``parallel`` at a time (fast even on a loaded machine)."""
-    out = curl(client, '--parallel', '--parallel-max', str(parallel), '-w', '"%{http_code}\\n"',
-               *(['-o', '/dev/null', URL + '/'] * count)).stdout
-    return out.split()
-
-
-def playbook(*args):
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
-    return subprocess.run(['ansible-playbook', '-i', os.path.dirname(INVENTORY)] + list(args),
-                          capture_output=True, text=True, env=env, check=False)
+lb, client, handshakes = lb_fixtures(LB, CLIENT)  # module fixtures: the LB, the client with the lab CA, TLS handshakes
 
 
 @pytest.mark.parametrize('version', ['-tls1', '-tls1_1'])
@@ -145,15 +66,15 @@ def test_http2_and_security_headers(client):
 
 
 def test_requests_reach_both_backends(client):
-    results = bodies(client, 10)
+    results = bodies(client, URL, 10)
     assert all(code == '200' for _, code in results), results
     assert {body for body, _ in results} == set(APPS)
 
 
 def test_health_is_passed_through_without_access_log(client, lb):
     marker = 'probe-%d' % time.time()
-    assert bodies(client, 1, '/health?' + marker) == [['ok', '200']]
-    assert bodies(client, 1, '/?' + marker)[0][1] == '200'
+    assert bodies(client, URL, 1, '/health?' + marker) == [['ok', '200']]
+    assert bodies(client, URL, 1, '/?' + marker)[0][1] == '200'
     time.sleep(1)
     log = lb.check_output('cat /var/log/nginx/access.log')
     assert '/?%s' % marker in log          # ordinary requests are logged (the check below can fail)
@@ -164,38 +85,39 @@ def test_stopped_backend_costs_the_client_nothing(client):
     app2 = get_host('nginx-app2')
     app2.check_output('systemctl stop fake-app')
     try:
-        results = bodies(client, 12)
+        results = bodies(client, URL, 12)
         assert all(code == '200' for _, code in results), results
         assert {body for body, _ in results} == {'nginx-app1'}
     finally:
         app2.check_output('systemctl start fake-app')
     time.sleep(6)  # nginx_upstream_fail_timeout is 5s in this scenario
-    assert {body for body, _ in bodies(client, 10)} == set(APPS)
+    assert {body for body, _ in bodies(client, URL, 10)} == set(APPS)
 
 
 def test_upstream_entry_point_takes_a_host_out_and_back(client, lb):
-    res = playbook(os.path.join(SCENARIO, 'upstream.yml'), '-e', '{"nginx_upstream_down": ["nginx-app2"]}')
+    res = ansible_playbook(os.path.join(SCENARIO, 'upstream.yml'), '-e', '{"nginx_upstream_down": ["nginx-app2"]}')
     assert res.returncode == 0, res.stdout[-3000:]
     try:
         assert 'down;' in lb.file('/etc/nginx/bulwark/upstream.conf').content_string
-        assert {body for body, _ in bodies(client, 8)} == {'nginx-app1'}
+        assert {body for body, _ in bodies(client, URL, 8)} == {'nginx-app1'}
     finally:
-        res = playbook(os.path.join(SCENARIO, 'upstream.yml'))
+        res = ansible_playbook(os.path.join(SCENARIO, 'upstream.yml'))
         assert res.returncode == 0, res.stdout[-3000:]
-    assert {body for body, _ in bodies(client, 8)} == set(APPS)
+    assert {body for body, _ in bodies(client, URL, 8)} == set(APPS)
 
 
 def test_refused_configuration_fails_the_play_and_nginx_keeps_serving(client, lb):
     before = lb.file('/etc/nginx/bulwark/site.conf').content_string
     pid = lb.check_output('cat /run/nginx.pid')
-    res = playbook(os.path.join(SCENARIO, 'converge.yml'), '-e', '{"nginx_extra_server_directives": ["no_such_directive on;"]}')
+    res = ansible_playbook(os.path.join(SCENARIO, 'converge.yml'),
+                           '-e', '{"nginx_extra_server_directives": ["no_such_directive on;"]}')
     assert res.returncode != 0
     assert 'nginx -t refused the new configuration' in res.stdout + res.stderr, res.stdout[-3000:]
     assert lb.file('/etc/nginx/bulwark/site.conf').content_string == before
     assert lb.run('nginx -t').rc == 0
     assert lb.check_output('cat /run/nginx.pid') == pid
     assert lb.check_output('ls /etc/nginx/bulwark') == 'site.conf\nupstream.conf'  # no stray backups
-    assert bodies(client, 2, '/health') == [['ok', '200'], ['ok', '200']]
+    assert bodies(client, URL, 2, '/health') == [['ok', '200'], ['ok', '200']]
 
 
 def test_private_keys_are_root_only(lb):
@@ -212,8 +134,8 @@ def test_check_mode_on_converged_host_changes_nothing(check_mode_recap):
 
 def test_rate_limit_answers_429(client):
     time.sleep(3)  # let the burst bucket refill after the tests above
-    got = codes(client, 100)
+    got = codes(client, URL, 100)
     assert len(got) == 100 and set(got) == {'200', '429'}, got
     assert got.count('200') >= 21 and got.count('429') >= 20, got
     time.sleep(3)
-    assert bodies(client, 1)[0][1] == '200'
+    assert bodies(client, URL, 1)[0][1] == '200'

@@ -1,72 +1,28 @@
 """Behaviour of bulwark.stack.node_exporter: each host scrapes the other, with and without credentials."""
 
-import json
-import os
-import shlex
-
 import pytest
-import testinfra
-import testinfra.utils.ansible_runner
 
-INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
-HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('all'))
+from testlib import http_get, internal_ip, peer_fixtures, scenario_hosts
+
+HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 
 PORT = 9100
 USER, PASSWORD = 'prometheus', 'molecule-scrape-secret-7f3a'
 CONFIG_DIR = '/etc/prometheus/node-exporter'
 
-# Runs on the *client* container: GET a URL with the target's own certificate as the only trusted CA, optionally
-# with basic auth, and print {"status": ..., "body": ...} or {"error": ...}. Traffic stays between the two lab
-# containers this scenario created.
-CLIENT = r'''
-import base64, json, ssl, sys, urllib.error, urllib.request
-url, cafile, auth = sys.argv[1], sys.argv[2], sys.argv[3]
-req = urllib.request.Request(url)
-if auth:
-    req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-ctx = ssl.create_default_context(cafile=cafile) if cafile else None
-try:
-    with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
-        print(json.dumps({"status": resp.status, "body": resp.read().decode()[:200000]}))
-except urllib.error.HTTPError as exc:
-    print(json.dumps({"status": exc.code, "body": ""}))
-except Exception as exc:
-    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
-'''
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def internal_ip(host):
-    """The address of the interface carrying the default route (what the role computes by default)."""
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
-
-
-@pytest.fixture()
-def target(host):
-    return host
-
-
-@pytest.fixture()
-def client(host):
-    other = [h for h in HOSTS if h != host.backend.host]
-    assert other, 'this scenario needs two hosts'
-    return get_host(other[0])
+target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 
 
 def scrape(client, target, scheme='https', auth=USER + ':' + PASSWORD, trust=True):
+    """GET /metrics of target from client, trusting only target's own certificate (or the system CAs: trust=False)."""
     cafile = ''
     if trust:
         cafile = '/tmp/ca-%s.pem' % target.backend.host
         pem = target.file(CONFIG_DIR + '/tls.crt').content_string
         client.run('cat > %s <<"EOF"\n%sEOF' % (cafile, pem))
     url = '%s://%s:%d/metrics' % (scheme, internal_ip(target), PORT)
-    out = client.check_output('python3 -c %s %s %s %s' % (shlex.quote(CLIENT), url, shlex.quote(cafile), shlex.quote(auth)))
-    return json.loads(out)
+    return http_get(client, url, cafile, auth, timeout=10, limit=200000)
 
 
 def test_service_running(target):

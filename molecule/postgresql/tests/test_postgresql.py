@@ -9,8 +9,9 @@ import sys
 import time
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+from testlib import get_host, internal_ip
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / '.cache' / 'collections'))
@@ -26,15 +27,9 @@ APP_PASSWORD = 'molecule-app-password-5d1e'
 SECRETS = [APP_PASSWORD, 'molecule-admin-password-8c2f', 'molecule-stats-password-3b7a']
 STATS_PASSWORD = SECRETS[2]
 VERSIONS = {'12': 15, '13': 17}
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def internal_ip(host):
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+AUTH_QUERY_HOSTS = [name for name in DB_HOSTS if name.endswith('-debian13')]
+AUTH_CERT = '/etc/pgbouncer/tls/auth-user.crt'
+AUTH_KEY = '/etc/pgbouncer/tls/auth-user.key'
 
 
 def psql(on, conninfo, sql, password=None):
@@ -86,7 +81,12 @@ def test_wrong_credentials_fail_at_pgbouncer(client, host, user, password):
     result = psql(client, conn, 'SELECT 1', password)
     assert result.rc != 0
     # PgBouncer answers a failed SCRAM exchange (wrong password, or unknown user: mock authentication) like this.
-    assert 'SASL authentication failed' in result.stderr, result.stderr
+    assert 'SASL authentication failed' in result.stderr or _not_found_by_auth_query(host, result), result.stderr
+
+
+def _not_found_by_auth_query(host, result):
+    """PgBouncer 1.24 answers "bouncer config error" (no password exchange at all) when auth_query finds no role."""
+    return host.backend.host in AUTH_QUERY_HOSTS and 'FATAL:  bouncer config error' in result.stderr
 
 
 @pytest.mark.parametrize('sslmode', ['disable', 'require'])
@@ -159,6 +159,64 @@ def test_tuned_values_are_live(host):
 def test_running_major_version(host):
     version = VERSIONS[host.system_info.release.split('.')[0]]
     assert as_postgres(host, 'SHOW server_version_num', db='postgres').startswith(str(version))
+
+
+def test_auth_query_mode_knows_roles_outside_the_userlist(client, host):
+    """A role created only in PostgreSQL logs in through PgBouncer when (and only when) it runs auth_query."""
+    password = 'reporting-password-7e1a'
+    as_postgres(host, "DROP ROLE IF EXISTS reporting; SET password_encryption = 'scram-sha-256'; "
+                      "CREATE ROLE reporting LOGIN PASSWORD '%s'" % password, db='postgres')
+    try:
+        conn = 'host=%s port=6432 dbname=app user=reporting sslmode=disable' % internal_ip(host)
+        good = psql(client, conn, 'SELECT current_user', password)
+        wrong = psql(client, conn, 'SELECT 1', 'wrong-password-123')
+        if host.backend.host in AUTH_QUERY_HOSTS:
+            assert good.rc == 0 and good.stdout.strip() == 'reporting', good.stderr
+            ini = host.file('/etc/pgbouncer/pgbouncer.ini').content_string
+            # One database: it may use all 100 - 3 server connections, whatever roles auth_query finds.
+            assert 'auth_user = pgbouncer_auth' in ini and 'max_db_connections = 97' in ini, ini
+        else:
+            assert good.rc != 0 and 'SASL authentication failed' in good.stderr, good.stderr
+        assert wrong.rc != 0 and 'SASL authentication failed' in wrong.stderr, wrong.stderr
+    finally:
+        as_postgres(host, 'DROP ROLE IF EXISTS reporting', db='postgres')
+    # A superuser is never looked up, even with its right password.
+    if host.backend.host in AUTH_QUERY_HOSTS:
+        as_postgres(host, "DROP ROLE IF EXISTS breakglass; CREATE ROLE breakglass SUPERUSER LOGIN PASSWORD '%s'"
+                    % password, db='postgres')
+        try:
+            su = psql(client, 'host=%s port=6432 dbname=app user=breakglass sslmode=disable' % internal_ip(host),
+                      'SELECT 1', password)
+            assert su.rc != 0 and _not_found_by_auth_query(host, su), su.stderr
+        finally:
+            as_postgres(host, 'DROP ROLE IF EXISTS breakglass', db='postgres')
+
+
+@pytest.mark.parametrize('name', AUTH_QUERY_HOSTS)
+def test_auth_user_logs_in_only_with_its_certificate(name):
+    host = get_host(name)
+    ip = internal_ip(host)
+    base = 'host=%s port=5432 dbname=app user=pgbouncer_auth sslmode=verify-full ' \
+        'sslrootcert=/etc/postgresql/ssl/server.crt' % ip
+    # No certificate (and no password exists): refused by the pg_hba `cert` line.
+    bare = host.run('runuser -u postgres -- env PGCONNECT_TIMEOUT=10 psql -w %s -X -At -c "SELECT 1"'
+                    % shlex.quote(base + ' sslcert=/nonexistent sslkey=/nonexistent'))
+    assert bare.rc != 0 and 'certificate' in bare.stderr, bare.stderr
+    # With PgBouncer's certificate: in, and the lookup function hides superusers and works for ordinary roles.
+    sql = "SELECT coalesce((SELECT phash FROM bulwark_pgbouncer.user_lookup('postgres')), 'none') || ' ' || " \
+          "left((SELECT phash FROM bulwark_pgbouncer.user_lookup('app')), 14)"
+    cert = host.run('runuser -u postgres -- env PGCONNECT_TIMEOUT=10 psql -w %s -X -At -c %s'
+                    % (shlex.quote('%s sslcert=%s sslkey=%s' % (base, AUTH_CERT, AUTH_KEY)), shlex.quote(sql)))
+    assert cert.rc == 0 and cert.stdout.strip() == 'none SCRAM-SHA-256$', cert.stderr
+    # Nobody else may call it.
+    denied = host.run('runuser -u postgres -- psql -X -At -d app -c %s'
+                      % shlex.quote("SET ROLE app; SELECT * FROM bulwark_pgbouncer.user_lookup('app')"))
+    assert denied.rc != 0 and 'permission denied' in denied.stderr, denied.stderr
+    key = host.file(AUTH_KEY)
+    assert (key.user, key.mode) == ('postgres', 0o600)
+    # The client CA's key stays with PostgreSQL's host, root only.
+    ca_key = host.file('/etc/postgresql/ssl/client-ca.key')
+    assert (ca_key.user, ca_key.mode) == ('root', 0o600)
 
 
 def test_no_plaintext_password_in_config(host):

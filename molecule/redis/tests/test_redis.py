@@ -5,15 +5,13 @@ Shared by the scenarios `redis` (Debian 12) and `redis_trixie` (Debian 13). Traf
 containers.
 """
 
-import json
 import os
 import shlex
-import subprocess
 import time
 
-import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+from testlib import ansible_playbook, changed_tasks, get_host, internal_ip
 
 INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
 HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('redis'))
@@ -26,15 +24,6 @@ REPLICATION_PASSWORD = 'molecule-repl-secret-6a7b8c'
 SENTINEL_USER_PASSWORD = 'molecule-sentinel-user-9d0e1f'
 SENTINEL_PASSWORD = 'molecule-sentinel-secret-2a3b4c'
 SECRETS = (ADMIN[1], APP[1], REPLICATION_PASSWORD, SENTINEL_USER_PASSWORD, SENTINEL_PASSWORD)
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def internal_ip(host):
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
 
 
 IPS = {}
@@ -88,25 +77,13 @@ def wait_for(predicate, timeout, message):
         time.sleep(1)
 
 
-def converge(check=False):
-    """Run the scenario's converge.yml again (like molecule/conftest.py does); return (rc, stats, changed tasks)."""
-    inventory = os.path.dirname(INVENTORY)
+def converge():
+    """Run the scenario's converge.yml again; return (per-host stats, {host: changed task names})."""
     playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1')
-    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
-    if os.path.isfile(config):
-        env['ANSIBLE_CONFIG'] = config
-    args = ['ansible-playbook', '-i', inventory, playbook] + (['--check', '--diff'] if check else [])
-    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    result = ansible_playbook(playbook, json_output=True)
     assert result.returncode == 0, 'converge failed:\n%s\n%s' % (result.stdout[-6000:], result.stderr[-3000:])
-    report = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index('{'))[0]
-    changed = {}
-    for play in report['plays']:
-        for task in play['tasks']:
-            for host, res in task['hosts'].items():
-                if res.get('changed'):
-                    changed.setdefault(host, []).append(task['task']['name'])
-    return report['stats'], changed
+    assert result.report, result.stdout[-3000:]
+    return result.report['stats'], changed_tasks(result.report)
 
 
 def test_services_running(host):

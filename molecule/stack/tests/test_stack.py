@@ -13,8 +13,9 @@ import sys
 import time
 
 import pytest
-import testinfra
 import testinfra.utils.ansible_runner
+
+from testlib import get_host, internal_ip, probe, run_audit
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -55,33 +56,6 @@ r = conn.getresponse()
 print(json.dumps({"status": r.status, "headers": {k.lower(): v for k, v in r.getheaders()},
                   "body": r.read().decode(errors="replace")}))
 '''
-
-# Runs on a source host: connect to every address:port given, all at once; "timeout" = dropped by ufw.
-PROBE = r'''
-import concurrent.futures, json, socket, sys
-def probe(target):
-    address, port = target.rsplit(":", 1)
-    try:
-        socket.create_connection((address, int(port)), timeout=3).close()
-        return "open"
-    except ConnectionRefusedError:
-        return "refused"
-    except socket.timeout:
-        return "timeout"
-    except OSError as exc:
-        return type(exc).__name__
-with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
-    print(json.dumps(dict(zip(sys.argv[1:], pool.map(probe, sys.argv[1:])))))
-'''
-
-
-def get_host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=INVENTORY)
-
-
-def internal_ip(host):
-    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
-    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
 
 
 @pytest.fixture(scope='module')
@@ -178,8 +152,7 @@ def test_firewall_connectivity_matrix(addresses):
             for port in ports:
                 expected['%s:%d' % (addresses[dest], port)] = 'open' if (source, dest, port) in allowed else 'timeout'
         ssh = ['%s:22' % addresses[dest] for dest in HOSTS if dest != source]
-        out = get_host(source).check_output('python3 -c %s %s' % (shlex.quote(PROBE), ' '.join(list(expected) + ssh)))
-        observed = json.loads(out)
+        observed = probe(get_host(source), list(expected) + ssh)
         for target, want in expected.items():
             if observed[target] != want:
                 mismatches.append('%s -> %s: %s, expected %s' % (source, target, observed[target], want))
@@ -194,21 +167,8 @@ def test_firewall_connectivity_matrix(addresses):
 # audit: clean as converged
 # ---------------------------------------------------------------------------------------------------------------
 
-def audit_findings(run_playbook, *extra):
-    """Run playbooks/audit.yml; return (returncode, {host: sorted finding IDs}, per-host stats)."""
-    result = run_playbook(AUDIT, *extra, json_output=True)
-    assert result.report, result.stdout[-3000:] + result.stderr[-3000:]
-    ids = {}
-    for play in result.report['plays']:
-        for task in play['tasks']:
-            for host, res in task['hosts'].items():
-                if 'findings' in res:
-                    ids[host] = sorted(set(f['id'] for f in res['findings']))
-    return result.returncode, ids, result.report['stats']
-
-
-def test_converged_stack_audits_clean(run_playbook):
-    rc, ids, stats = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=warning')
+def test_converged_stack_audits_clean():
+    rc, ids, stats = run_audit(AUDIT, '-e', 'bulwark_audit_fail_on=warning')
     assert ids == {name: [] for name in HOSTS}
     assert rc == 0
     assert all(s['changed'] == 0 for s in stats.values()), stats
@@ -322,7 +282,7 @@ def misconfigurations():
     }
 
 
-def test_each_misconfiguration_is_reported_by_id(run_playbook):
+def test_each_misconfiguration_is_reported_by_id():
     cases = misconfigurations()
     expected = {host: set() for host in HOSTS}
     for finding, (host, _, _) in cases.items():
@@ -330,7 +290,7 @@ def test_each_misconfiguration_is_reported_by_id(run_playbook):
     try:
         for finding, (host, breaks, _) in cases.items():
             get_host(host).check_output(breaks)
-        rc, ids, stats = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=error')
+        rc, ids, stats = run_audit(AUDIT, '-e', 'bulwark_audit_fail_on=error')
         assert rc != 0, 'CI mode must fail the run on error findings'
         assert all(s['changed'] == 0 for s in stats.values()), stats
         assert {host: set(found) for host, found in ids.items()} == expected
@@ -338,5 +298,5 @@ def test_each_misconfiguration_is_reported_by_id(run_playbook):
         for finding, (host, _, restore) in reversed(list(cases.items())):
             if restore:
                 get_host(host).run(restore)
-    rc, ids, _ = audit_findings(run_playbook, '-e', 'bulwark_audit_fail_on=warning')
+    rc, ids, _ = run_audit(AUDIT, '-e', 'bulwark_audit_fail_on=warning')
     assert ids == {name: [] for name in HOSTS} and rc == 0

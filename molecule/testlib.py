@@ -1,0 +1,228 @@
+"""Helpers and constants shared by the testinfra tests of the Molecule scenarios under molecule/.
+
+molecule/conftest.py puts this directory on sys.path, so a scenario's tests do `from testlib import ...` (a test module
+cannot import conftest). Everything reads the scenario from Molecule's environment when called, not at import.
+"""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+
+def scenario_hosts(pattern='all'):
+    """Sorted names of the scenario inventory's hosts matching ``pattern``."""
+    runner = testinfra.utils.ansible_runner.AnsibleRunner.get_runner(os.environ['MOLECULE_INVENTORY_FILE'])
+    return sorted(runner.get_hosts(pattern))
+
+
+def get_host(name):
+    """The testinfra host ``name`` of the scenario inventory."""
+    return testinfra.get_host('ansible://' + name, ansible_inventory=os.environ['MOLECULE_INVENTORY_FILE'])
+
+
+def internal_ip(host):
+    """The address of the interface carrying the default route (what the roles and the topology compute by default)."""
+    dev = host.check_output("ip -4 -o route show default | awk '{print $5}'")
+    return host.check_output("ip -4 -o addr show dev %s | awk '{print $4}' | cut -d/ -f1 | head -n1" % dev)
+
+
+def peer_fixtures(hosts):
+    """Fixtures ``target`` (the host under test) and ``client`` (the other host) for a scenario of two ``hosts``.
+
+    Use as ``target, client = peer_fixtures(HOSTS)`` in the test module: pytest finds them under those names.
+    """
+    @pytest.fixture(name='target')
+    def target(host):
+        return host
+
+    @pytest.fixture(name='client')
+    def client(host):
+        other = [h for h in hosts if h != host.backend.host]
+        assert other, 'this scenario needs two hosts'
+        return get_host(other[0])
+
+    return target, client
+
+
+# --- running playbooks ---------------------------------------------------------------------------------------------
+
+def ansible_playbook(playbook, *args, json_output=False):
+    """Run ansible-playbook against the scenario's own inventory, with Molecule's ansible.cfg; return the result.
+
+    With json_output the ansible.posix.json callback is used and ``result.report`` holds the parsed report.
+    """
+    inventory = os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE'])
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
+    if json_output:
+        env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
+    config = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'ansible.cfg')
+    if os.path.isfile(config):
+        env['ANSIBLE_CONFIG'] = config
+    result = subprocess.run(['ansible-playbook', '-i', inventory] + list(args) + [playbook],
+                            capture_output=True, text=True, env=env, check=False)
+    result.report = None
+    if json_output and '{' in result.stdout:
+        result.report = json.JSONDecoder().raw_decode(result.stdout, result.stdout.index('{'))[0]
+    return result
+
+
+def changed_tasks(report):
+    """{host: [names of the tasks that reported a change]} from an ansible.posix.json report."""
+    changed = {}
+    for play in report['plays']:
+        for task in play['tasks']:
+            for host, res in task['hosts'].items():
+                if res.get('changed'):
+                    changed.setdefault(host, []).append(task['task']['name'])
+    return changed
+
+
+def run_audit(playbook, *extra):
+    """Run an audit playbook with the JSON callback; return (returncode, {host: sorted finding IDs}, host stats)."""
+    result = ansible_playbook(playbook, *extra, json_output=True)
+    assert result.report, result.stdout[-3000:] + result.stderr[-3000:]
+    ids = {}
+    for play in result.report['plays']:
+        for task in play['tasks']:
+            for host, res in task['hosts'].items():
+                if 'findings' in res:
+                    ids[host] = sorted(set(f['id'] for f in res['findings']))
+    return result.returncode, ids, result.report['stats']
+
+
+# --- traffic between the scenario's containers ---------------------------------------------------------------------
+
+# Runs on a source host: connect to every "address:port" given, all at once, and print
+# {"address:port": "open" | "refused" | "timeout" | "<error>"}. "refused" means the firewall let the SYN through and
+# nothing listens; "timeout" means ufw dropped it.
+PROBE = r'''
+import concurrent.futures, json, socket, sys
+timeout, targets = float(sys.argv[1]), sys.argv[2:]
+def probe(target):
+    address, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((address, int(port)), timeout=timeout).close()
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    except OSError as exc:
+        return type(exc).__name__
+with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+    print(json.dumps(dict(zip(targets, pool.map(probe, targets)))))
+'''
+
+
+def probe(source, targets, timeout=3):
+    """{'address:port': result} for every 'address:port' in targets, probed from testinfra host `source` in one go."""
+    out = source.check_output('python3 -c %s %s %s' % (shlex.quote(PROBE), timeout, ' '.join(targets)))
+    return json.loads(out)
+
+
+# Runs on the client host: GET a URL (optionally trusting only `cafile`, with basic auth `user:password`), print
+# {"status", "body", "headers"} or {"error"}; the body is cut to `limit` characters unless that is 0.
+HTTP_GET = r'''
+import base64, json, ssl, sys, urllib.error, urllib.request
+url, cafile, auth, timeout, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]) or None
+req = urllib.request.Request(url)
+if auth:
+    req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+ctx = ssl.create_default_context(cafile=cafile) if cafile else None
+try:
+    with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
+        print(json.dumps({"status": resp.status, "body": resp.read().decode()[:limit], "headers": dict(resp.headers)}))
+except urllib.error.HTTPError as exc:
+    print(json.dumps({"status": exc.code, "body": exc.read().decode()[:limit], "headers": dict(exc.headers)}))
+except Exception as exc:
+    print(json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
+'''
+
+
+def http_get(client, url, cafile='', auth='', timeout=10, limit=0):
+    """GET ``url`` from the testinfra host ``client``; return {"status", "body", "headers"} or {"error"}."""
+    out = client.check_output('python3 -c %s %s %s %s %s %d' % (
+        shlex.quote(HTTP_GET), shlex.quote(url), shlex.quote(cafile), shlex.quote(auth), timeout, limit))
+    return json.loads(out)
+
+
+# --- a load balancer with the lab CA, seen from a client container (haproxy and nginx scenarios) -------------------
+
+LAB_CA = '/tmp/bulwark-lab-ca.pem'  # on the client: the LB's lab CA, the only one curl and openssl trust
+# Mozilla intermediate, ECDSA certificate: the TLS 1.2 suites it allows, and some it must not.
+TLS12_ALLOWED = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']
+TLS12_REFUSED = ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256',
+                 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM', 'ECDHE-ECDSA-ARIA128-GCM-SHA256']
+TLS13_ALLOWED = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']
+
+# Runs on the client: every openssl s_client handshake of the cases given, prints {case: [returncode, output tail]}.
+TLS_SCRIPT = r'''
+import json, subprocess, sys
+host, ca, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out = {}
+for name, args in cases.items():
+    proc = subprocess.run(["timeout", "10", "openssl", "s_client", "-connect", host + ":443", "-servername", host,
+                           "-CAfile", ca, "-verify_return_error"] + args, input="", capture_output=True, text=True, errors="replace", check=False)
+    out[name] = [proc.returncode, proc.stdout[-2500:] + proc.stderr[-1000:]]
+print(json.dumps(out))
+'''
+TLS_CASES = {'old:' + v: [v, '-cipher', 'DEFAULT:@SECLEVEL=0'] for v in ('-tls1', '-tls1_1')}
+TLS_CASES.update({'tls12:' + c: ['-tls1_2', '-cipher', c] for c in TLS12_ALLOWED})
+TLS_CASES.update({'tls12-refused:' + c: ['-tls1_2', '-cipher', c + ':@SECLEVEL=0'] for c in TLS12_REFUSED})
+TLS_CASES.update({'tls13:' + s: ['-tls1_3', '-ciphersuites', s] for s in TLS13_ALLOWED})
+TLS_CASES.update({'group:X25519': ['-tls1_3', '-groups', 'X25519'],
+                  'group:ffdhe2048': ['-tls1_3', '-groups', 'ffdhe2048'],
+                  'alpn': ['-alpn', 'h2,http/1.1']})
+
+
+def lb_fixtures(lb_name, client_name):
+    """Module fixtures ``lb``, ``client`` (with the LB's lab CA at LAB_CA) and ``handshakes`` (every TLS_CASES one).
+
+    Use as ``lb, client, handshakes = lb_fixtures(LB, CLIENT)`` in the test module: pytest finds them under those names.
+    """
+    @pytest.fixture(scope='module', name='lb')
+    def lb():
+        return get_host(lb_name)
+
+    @pytest.fixture(scope='module', name='client')
+    def client(lb):
+        cli = get_host(client_name)
+        pem = lb.file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
+        cli.run('cat > %s <<"EOF"\n%sEOF' % (LAB_CA, pem))
+        return cli
+
+    @pytest.fixture(scope='module', name='handshakes')
+    def handshakes(client):
+        """Every handshake of TLS_CASES, run in one go on the client (one remote command, not dozens)."""
+        out = client.check_output('python3 -c %s %s %s %s' % (
+            shlex.quote(TLS_SCRIPT), lb_name, LAB_CA, shlex.quote(json.dumps(TLS_CASES))))
+        return json.loads(out)
+
+    return lb, client, handshakes
+
+
+def handshake(handshakes, name):
+    return tuple(handshakes[name])
+
+
+def curl(client, *args):
+    return client.run('curl -sS --cacert %s --max-time 10 %s' % (LAB_CA, ' '.join(args)))
+
+
+def bodies(client, base, count, path='/'):
+    """[body, status code] of ``count`` requests to ``base + path``, one after the other."""
+    out = curl(client, '-w "|%{http_code}\\n"', *([base + path] * count)).stdout
+    return [list(pair) for pair in re.findall(r'([^\n|]*)\n?\|(\d{3})', out)]
+
+
+def codes(client, base, count, parallel=10):
+    """Status codes of ``count`` requests to ``base + '/'``, ``parallel`` at a time (fast even on a loaded machine)."""
+    out = curl(client, '--parallel', '--parallel-max', str(parallel), '-w', '"%{http_code}\\n"',
+               *(['-o', '/dev/null', base + '/'] * count)).stdout
+    return out.split()
