@@ -140,13 +140,12 @@ def recap_changed(output):
 
 
 def read_inventory(runner):
-    """Groups and hostvars of the inventory, from `ansible-inventory --list`."""
+    """Groups lb, app and monitoring of the inventory (`ansible-inventory --list`), and lb_server per LB host."""
     rc, _seconds, output = runner.command(['ansible-inventory', '-i', runner.inventory, '--list'], 'ansible-inventory')
     if rc != 0:
         raise BenchmarkError('ansible-inventory -i %s --list failed:\n%s' % (runner.inventory, output[-2000:]))
     # Warnings may precede the JSON document on the same stream: start at the first '{'.
     data = json.loads(output[output.index('{'):])
-    hostvars = data.get('_meta', {}).get('hostvars', {})
 
     def hosts_of(group, seen=None):
         """Hosts of a group, children included, in inventory order, without duplicates."""
@@ -163,21 +162,19 @@ def read_inventory(runner):
     for name in ('lb', 'app', 'monitoring'):
         if not groups[name]:
             raise BenchmarkError('the inventory %s has no host in group %s' % (runner.inventory, name))
-    kinds = {lb: str(hostvars.get(lb, {}).get('lb_server', 'nginx')) for lb in groups['lb']}
-    if any('{{' in kind for kind in kinds.values()):
-        kinds = templated_lb_servers(runner)
-    return groups, kinds
+    return groups, lb_servers(runner)
 
 
-def templated_lb_servers(runner):
-    """lb_server per LB host with its template rendered (the lab's reads BULWARK_LAB_LB), via ad-hoc debug."""
+def lb_servers(runner):
+    """lb_server per LB host, rendered by Ansible (the lab's is a template reading BULWARK_LAB_LB)."""
     rc, _seconds, output = runner.command(['env', 'ANSIBLE_CALLBACK_RESULT_FORMAT=json', 'ansible', '-i',
-                                           runner.inventory, 'lb', '-m', 'ansible.builtin.debug', '-a', 'var=lb_server'],
+                                           runner.inventory, 'lb', '-m', 'ansible.builtin.debug', '-a',
+                                           "msg={{ lb_server | default('nginx') }}"],
                                           'lb_server per LB')
     if rc != 0:
         raise BenchmarkError('could not render lb_server for the lb group:\n%s' % output[-2000:])
     # Each host prints "NAME | SUCCESS => {" and a JSON object that ends with a "}" line of its own.
-    return {match.group(1): str(json.loads(match.group(2)).get('lb_server', 'nginx'))
+    return {match.group(1): str(json.loads(match.group(2))['msg'])
             for match in re.finditer(r'^(\S+) \| SUCCESS => (\{.*?^\})', output, re.MULTILINE | re.DOTALL)}
 
 
