@@ -650,6 +650,30 @@ def check_pgbouncer_pools(inv):
     return out
 
 
+def check_pgbouncer_auth_query(inv):
+    """auth_query's user logs in with a client certificate only: it must be a cert user of the PostgreSQL host."""
+    out = []
+    postgres = inv.members('postgres')
+    for name in inv.members('pgbouncer'):
+        v = inv.hosts[name].variables
+        if v.get('pgbouncer_auth_mode') != 'auth_query' or not postgres:
+            continue
+        pg_host = v.get('pgbouncer_postgres_host')
+        if pg_host not in inv.hosts:  # the role's default: this host when it runs PostgreSQL, else the first one
+            pg_host = name if name in postgres else postgres[0]
+        user = v.get('pgbouncer_auth_user', 'pgbouncer_auth')
+        cert_users = inv.hosts[pg_host].variables.get('postgresql_cert_auth_users') or []
+        if user not in cert_users:
+            out.append(Problem('pgbouncer_auth_mode', inv.hosts[name].where('pgbouncer_auth_mode'), 'auth_query',
+                               'PgBouncer on %s runs auth_query as %s, which can log in to PostgreSQL on %s only with a '
+                               'client certificate, but postgresql_cert_auth_users there (%s, %s) does not name it'
+                               % (name, user, pg_host, show(cert_users),
+                                  inv.hosts[pg_host].where('postgresql_cert_auth_users')),
+                               'add %s to postgresql_cert_auth_users for %s, or set pgbouncer_auth_mode: userlist'
+                               % (user, pg_host)))
+    return out
+
+
 def check_sentinel(inv):
     """Quorum vs sentinel count and majority, one monitored name, 3+ sentinels in production (redis_sentinel's check)."""
     names, quorum, where = {}, None, None
@@ -820,6 +844,7 @@ CROSS_CHECKS = [
     check_secret_reuse,
     check_firewall_sources,
     check_pgbouncer_pools,
+    check_pgbouncer_auth_query,
     check_sentinel,
     check_redis_memory,
     check_upstreams,

@@ -141,6 +141,8 @@ ROWS = [
     ('pgbouncer-pools-exceed', 'pgbouncer', {'pgbouncer_default_pool_size': 60, 'pgbouncer_reserve_pool_size': 50,
                                              'pgbouncer_databases': [{'name': 'app'}], 'pgbouncer_users': [{'name': 'app'}]},
      ['pgbouncer_default_pool_size']),
+    ('pgbouncer-auth-query-without-cert-user', 'pgbouncer', {'pgbouncer_auth_mode': 'auth_query'},
+     ['pgbouncer_auth_mode']),
     ('sentinel-quorum-minority', 'redis', {'redis_sentinel_quorum': 1}, ['redis_sentinel_quorum']),
     ('sentinel-quorum-unreachable', 'redis', {'redis_sentinel_quorum': 5}, ['redis_sentinel_quorum']),
     ('sentinel-names-disagree', 'host:redis3', {'redis_sentinel_master_name': 'other', 'redis_sentinel_quorum': 2},

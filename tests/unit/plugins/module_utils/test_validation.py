@@ -127,6 +127,17 @@ def test_pgbouncer_pools_vs_max_connections():
     assert variables_of(problems) == ['pgbouncer_default_pool_size'] and 'db1' in problems[0].problem
 
 
+def test_pgbouncer_auth_query_needs_its_user_among_the_certificate_users():
+    per = {'db1': {'pgbouncer_auth_mode': 'auth_query', 'pgbouncer_auth_user': 'pgbouncer_auth'}}
+    problems = v.validate(inventory(per_host=per))
+    assert variables_of(problems) == ['pgbouncer_auth_mode'] and 'postgresql_cert_auth_users' in problems[0].fix
+    per['db1']['postgresql_cert_auth_users'] = ['someone_else']
+    assert variables_of(v.validate(inventory(per_host=per))) == ['pgbouncer_auth_mode']
+    per['db1']['postgresql_cert_auth_users'] = ['pgbouncer_auth']
+    assert v.validate(inventory(per_host=per)) == []
+    assert v.validate(inventory(per_host={'db1': {'pgbouncer_auth_mode': 'userlist'}})) == []
+
+
 def test_sentinel_quorum():
     per = dict((h, {'redis_sentinel_quorum': 1, 'redis_sentinel_master_name': 'mymaster'}) for h in ('r1', 'r2', 'r3'))
     assert variables_of(v.validate(inventory(per_host=per))) == ['redis_sentinel_quorum']
