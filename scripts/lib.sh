@@ -103,20 +103,56 @@ stop_engine_if_started() {
   _BULWARK_STARTED_DOCKERD_PID=
 }
 
+write_test_image_config() {
+  # write_test_image_config ROOT: dpkg and apt settings for throwaway test containers only (never for a real host).
+  # dpkg skips fsync (a container that dies is thrown away anyway) and leaves out documentation and man pages, and
+  # apt fetches no translations (one postgresql + redis + nginx install: 57 s instead of 85 s).
+  mkdir -p "$1/etc/dpkg/dpkg.cfg.d" "$1/etc/apt/apt.conf.d"
+  cat >"$1/etc/dpkg/dpkg.cfg.d/90-bulwark-test-image" <<'CFG'
+force-unsafe-io
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+CFG
+  echo 'Acquire::Languages "none";' >"$1/etc/apt/apt.conf.d/90-bulwark-test-image"
+  # Python keeps the bytecode it compiles from Ansible's module zips (scripts/image/bulwark_zipimport_cache.py):
+  # every module run otherwise compiles the same module_utils source again.
+  local site=$1/usr/lib/python3/dist-packages
+  mkdir -p "$site"
+  cp "$BULWARK_ROOT/scripts/image/bulwark_zipimport_cache.py" "$site/"
+  echo 'import bulwark_zipimport_cache' >"$site/bulwark_zipimport_cache.pth"
+}
+
+image_recipe() {
+  # A hash of what goes into the base images: an image whose label differs is rebuilt.
+  { declare -f write_test_image_config; cat "$BULWARK_ROOT/scripts/image/bulwark_zipimport_cache.py"
+    echo "$BULWARK_IMAGE_PACKAGES"; } | sha256sum | cut -c1-16
+}
+
 build_image() {
   # build_image SUITE: a systemd-capable Debian image tagged $BULWARK_IMAGE_REPO:SUITE.
   # With a registry: debian:SUITE + systemd in a Dockerfile. Without one: debootstrap + docker import.
-  local suite=$1 image=$BULWARK_IMAGE_REPO:$1
-  if docker image inspect "$image" >/dev/null 2>&1; then return 0; fi
+  local suite=$1 image=$BULWARK_IMAGE_REPO:$1 recipe
+  recipe=$(image_recipe)
+  if [ "$(docker image inspect -f '{{ index .Config.Labels "bulwark.recipe" }}' "$image" 2>/dev/null)" = \
+    "$recipe" ]; then return 0; fi
   if timeout 30 docker pull -q "debian:$suite" >/dev/null 2>&1; then
     log "Building $image from the registry's debian:$suite"
-    docker build -q -t "$image" - >/dev/null <<DOCKERFILE
+    local ctx
+    ctx=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-image-$suite.XXXXXX")
+    write_test_image_config "$ctx/rootfs"
+    cat >"$ctx/Dockerfile" <<DOCKERFILE
 FROM debian:$suite
+COPY rootfs/ /
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     $(echo "$BULWARK_IMAGE_PACKAGES" | tr ',' ' ') && rm -rf /var/lib/apt/lists/*
+LABEL bulwark.recipe=$recipe
 STOPSIGNAL SIGRTMIN+3
 CMD ["/lib/systemd/systemd"]
 DOCKERFILE
+    docker build -q -t "$image" "$ctx" >/dev/null || die "building $image failed"
+    rm -rf "$ctx"
     return 0
   fi
   log "Building $image with debootstrap (no registry reachable; about a minute)"
@@ -130,8 +166,9 @@ DOCKERFILE
   # ...and an old mtime on the empty lists directory, or apt's cache_valid_time would think the index is fresh.
   touch -d '2000-01-01' "$root/var/lib/apt/lists"
   : >"$root/etc/machine-id"
+  write_test_image_config "$root"
   # (docker import accepts no STOPSIGNAL: the lab and Molecule set stop_signal SIGRTMIN+3 on the containers.)
-  tar -C "$root" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$image" >/dev/null
+  tar -C "$root" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' -c "LABEL bulwark.recipe=$recipe" - "$image" >/dev/null
   local rc=("${PIPESTATUS[@]}")
   rm -rf "$root" "$root.log"
   [ "${rc[0]}" -eq 0 ] && [ "${rc[1]}" -eq 0 ] || die "importing $image failed (tar ${rc[0]}, docker import ${rc[1]})"

@@ -38,6 +38,8 @@ AUDIT = str(ROOT / 'playbooks' / 'audit.yml')
 LOADGEN = ROOT / 'benchmarks' / 'loadgen.py'
 LB_CA = '/etc/ssl/bulwark-lab-ca/ca.crt'
 APP_ROOT = '/opt/bulwark-app'
+NE_DEFAULTS = '/etc/default/prometheus-node-exporter'
+NE_WEB = "f=$(grep -o -- '--web.config.file=[^ \"]*' %s | cut -d= -f2); " % NE_DEFAULTS  # $f: node-exporter's web config
 V1, V2, V3 = '1.0.0', '2.0.0', '3.0.0'
 
 # Runs on the client: one HTTPS (or HTTP) GET to address:port, certificate checked against the LB's name and CA.
@@ -174,14 +176,29 @@ def test_converged_stack_audits_clean():
     assert all(s['changed'] == 0 for s in stats.values()), stats
 
 
+def test_audit_in_check_mode_reports_and_changes_nothing():
+    """The audit supports check mode: same (clean) report, nothing changed, no file under /etc touched."""
+    etc = 'find /etc -xdev -type f -newermt "$(date -d @%d)" | sort | md5sum'
+    since = int(time.time()) - 1
+    before = {name: get_host(name).check_output(etc % since) for name in HOSTS}
+    rc, ids, stats = run_audit(AUDIT, '--check', '-e', 'bulwark_audit_fail_on=warning')
+    assert rc == 0
+    assert ids == {name: [] for name in HOSTS}
+    assert all(s['changed'] == 0 and s['failures'] == 0 for s in stats.values()), stats
+    assert {name: get_host(name).check_output(etc % since) for name in HOSTS} == before
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # rolling deploys under a steady load through both LBs
 # ---------------------------------------------------------------------------------------------------------------
 
 def start_load(client, addresses):
     targets = ' '.join('--target %s=%s:443 --cafile /root/ca-%s.crt' % (lb, addresses[lb], lb) for lb in LBS)
+    # 3 connections per LB at 20 requests/s each: a request every ~17 ms per LB, without the stream competing with
+    # the deploy for the 2 cores as it does flat out. benchmarks/rolling_deploy.py runs flat out for its figures.
     client.check_output('rm -f /root/loadgen.json; systemd-run --unit bulwark-loadgen --collect '
-                        'python3 /root/loadgen.py %s --path /version --workers 3 --out /root/loadgen.json' % targets)
+                        'python3 /root/loadgen.py %s --path /version --workers 3 --rate 20 --out /root/loadgen.json'
+                        % targets)
     time.sleep(3)
 
 
@@ -276,6 +293,10 @@ def misconfigurations():
                                  "systemctl daemon-reload && systemctl restart prometheus-node-exporter",
                         'rm -f /etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test.conf && '
                         'systemctl daemon-reload && systemctl restart prometheus-node-exporter'),
+        'BW-NEX-001': (CLIENT, "cp %s /root/ne.bak && sed -i -E 's/--web.listen-address=[^ \"]+/--web.listen-address=0.0.0.0:9100/' "
+                               "%s && systemctl restart prometheus-node-exporter" % (NE_DEFAULTS, NE_DEFAULTS),
+                       'cp /root/ne.bak %s && systemctl restart prometheus-node-exporter' % NE_DEFAULTS),
+        'BW-NEX-002': (db, NE_WEB + 'cp $f /root/web.bak && sed -i "/^basic_auth_users:/,\\$d" $f', NE_WEB + 'cp /root/web.bak $f'),
         'BW-LOG-001': (lb_haproxy, 'mkdir -p /root/logrotate.bak && grep -l /var/log/haproxy /etc/logrotate.d/* '
                                    '| xargs -I{} mv {} /root/logrotate.bak/',
                        'mv /root/logrotate.bak/* /etc/logrotate.d/'),
