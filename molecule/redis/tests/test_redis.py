@@ -77,6 +77,16 @@ def wait_for(predicate, timeout, message):
         time.sleep(1)
 
 
+def assert_replication_follows(name, primary):
+    """Host name's replication.conf: no replicaof on the primary, replicaof the primary on a replica. Returns it."""
+    replication = get_host(name).file('/etc/redis/replication.conf').content_string
+    if name == primary:
+        assert 'replicaof' not in replication, (name, replication)
+    else:
+        assert 'replicaof %s %d' % (ip_of(primary), PORT) in replication, (name, replication)
+    return replication
+
+
 def converge():
     """Run the scenario's converge.yml again; return the per-host stats."""
     playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
@@ -210,11 +220,7 @@ def test_failover_then_reconverge_keeps_the_new_topology():
     assert all(s['failures'] == 0 and s['unreachable'] == 0 for s in stats.values()), stats
     assert current_primary() == new
     for name in HOSTS:
-        replication = get_host(name).file('/etc/redis/replication.conf').content_string
-        if name == new:
-            assert 'replicaof' not in replication
-        else:
-            assert 'replicaof %s %d' % (ip_of(new), PORT) in replication, (name, replication)
+        replication = assert_replication_follows(name, new)
         assert 'replicaof %s ' % ip_of(old) not in replication
         sentinel_conf = get_host(name).file('/etc/redis/sentinel.conf').content_string
         assert 'sentinel monitor %s %s %d 2' % (NAME, ip_of(new), PORT) in sentinel_conf, sentinel_conf
@@ -229,4 +235,4 @@ def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, host):
     stats = check_mode_recap[host.backend.host]
     assert stats['failures'] == 0 and stats['unreachable'] == 0
     assert stats['changed'] == 0, stats['changed_tasks']
-    assert 'replicaof' not in get_host(current_primary()).file('/etc/redis/replication.conf').content_string
+    assert_replication_follows(host.backend.host, current_primary())
