@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for bulwark.stack.validate: runs on the controller only, never connects to any host.
 
-It turns the inventory into plain data (each host's templated variables, where each was set, whether it came from
-Ansible Vault) and hands it to the pure checks in plugins/module_utils/validation.py.
+It turns the inventory into plain data (each host's templated variables, the role defaults that apply to it, where
+each was set, whether it came from Ansible Vault) plus the roles' argument specs, and hands it to the pure checks in
+plugins/module_utils/validation.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +22,12 @@ from ansible_collections.bulwark.stack.plugins.module_utils import validation
 
 __metaclass__ = type
 
+try:  # ansible-core >= 2.19: only strings marked as trusted are templated (role defaults are, when Ansible loads them)
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - older ansible-core templates every string
+    def trust_as_template(value):
+        return value
+
 try:  # ansible-core >= 2.19: values carry their origin (file, line) and a tag when they were vault-encrypted
     from ansible._internal._datatag._tags import Origin, VaultedValue
 except ImportError:  # pragma: no cover - older ansible-core
@@ -34,6 +41,8 @@ ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 RUNTIME_NAMES = frozenset(('hostvars', 'groups', 'group_names', 'inventory_hostname', 'inventory_hostname_short', 'play_hosts',
                            'omit', 'playbook_dir', 'inventory_dir', 'role_path', 'item'))
 ARGS = ('required_groups', 'secret_min_length', 'secret_min_bits', 'fail')
+# collection-wide variables without a role prefix that validation reads
+EXTRA_NAMES = ('lb_server',)
 
 
 def _plain(value):
@@ -61,6 +70,48 @@ def role_defaults(roles_dir=ROLES_DIR):
             data = yaml.safe_load(handle) or {}
         defaults[role] = {k: v for k, v in data.items() if _plain(v)}
     return defaults, role_names
+
+
+def _trusted(value):
+    """``value`` with every string in it trusted for templating, as Ansible trusts the role defaults it loads."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return dict((k, _trusted(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+def role_defaults_raw(roles_dir=ROLES_DIR):
+    """{role: every value of its defaults/main.yml, templates included}."""
+    defaults = {}
+    for role in sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []:
+        path = os.path.join(roles_dir, role, 'defaults', 'main.yml')
+        if os.path.isfile(path):
+            with open(path) as handle:
+                defaults[role] = _trusted(yaml.safe_load(handle) or {})
+    return defaults
+
+
+def argument_specs(roles_dir=ROLES_DIR):
+    """{role: options of the entry point `main` of its meta/argument_specs.yml}, descriptions dropped."""
+    specs = {}
+    for role in sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []:
+        path = os.path.join(roles_dir, role, 'meta', 'argument_specs.yml')
+        if not os.path.isfile(path):
+            continue
+        with open(path) as handle:
+            main = ((yaml.safe_load(handle) or {}).get('argument_specs') or {}).get('main') or {}
+        specs[role] = dict((name, _without_docs(option)) for name, option in (main.get('options') or {}).items())
+    return specs
+
+
+def _without_docs(option):
+    option = dict((k, v) for k, v in option.items() if k not in ('description', 'version_added'))
+    if isinstance(option.get('options'), dict):
+        option['options'] = dict((k, _without_docs(v)) for k, v in option['options'].items())
+    return option
 
 
 def _origin(value, host):
@@ -116,19 +167,29 @@ def _raw_leaf(raw, variable, path):
     return source, value
 
 
-def collect(hostvars, hosts, groups, templar_get, defaults, prefixes):
-    """Build validation.Inventory from Ansible's hostvars (templar_get(host, var) templates one variable)."""
+def collect(hostvars, hosts, groups, templar_get, defaults, prefixes, template_defaults=None):
+    """Build validation.Inventory from Ansible's hostvars (templar_get(host, var) templates one variable).
+
+    ``defaults`` are the plain role defaults; ``template_defaults(host, {var: template})`` (optional) returns the
+    role defaults that are templates, templated for that host where the inventory alone allows it (no facts).
+    """
     inv_hosts = {}
     for name in hosts:
         raw = hostvars.raw_get(name)
-        variables, origins, vaulted, sources, unresolved = {}, {}, {}, {}, []
+        variables, origins, vaulted, sources, unresolved, needs_facts = {}, {}, {}, {}, [], {}
+        applied = []
         for role, values in defaults.items():
             group = validation.ROLE_GROUPS.get(role, 'all')
             if group == 'all' or name in groups.get(group, []):
                 variables.update(values)
+                applied.append(role)
+        templated = {}
+        if template_defaults is not None:
+            templated = dict((k, v) for k, v in template_defaults(name, applied).items() if k not in raw)
+            variables.update(templated)
         defaulted = set(variables) - set(raw)
         for var in raw:
-            if not var.startswith(tuple(p + '_' for p in prefixes)):
+            if not var.startswith(tuple(p + '_' for p in prefixes)) and var not in EXTRA_NAMES:
                 continue
             try:
                 variables[var] = templar_get(name, var)
@@ -138,12 +199,14 @@ def collect(hostvars, hosts, groups, templar_get, defaults, prefixes):
                 undefined = re.search(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined", message)
                 if undefined and not undefined.group(1).startswith('ansible_') and undefined.group(1) not in RUNTIME_NAMES:
                     unresolved.append((var, 'refers to %s, which is not defined' % undefined.group(1)))
-                # anything else needs facts (internal address...): checked by the role at run time
+                else:  # anything else needs facts (internal address...): only its literal text can be checked here
+                    needs_facts[var] = raw[var]
                 origins[var] = _origin(raw[var], name) or 'host %s (inventory)' % name
                 continue
             origin = _origin(raw[var], name)
             origins[var] = origin or 'host %s (inventory)' % name
-        host = validation.Host(name, variables, origins, memtotal_mb=_memtotal(raw), defaulted=defaulted)
+        host = validation.Host(name, variables, origins, memtotal_mb=_memtotal(raw), defaulted=defaulted,
+                               templated=set(templated), raw=needs_facts)
         for path, dummy in validation.secret_leaves(variables):
             root = re.split(r'[.\[]', path, maxsplit=1)[0]
             if root not in raw:
@@ -181,13 +244,34 @@ class ActionModule(ActionBase):
         groups = {k: list(v) for k, v in task_vars.get('groups', {}).items()}
         hosts = [h for h in groups.get('all', []) if h != 'localhost']
         defaults, role_names = role_defaults()
+        raw_defaults = role_defaults_raw()
         prefixes = tuple(sorted(set(ROLE_PREFIXES) | set(role_names), key=len, reverse=True))
 
         def templar_get(host, var):
             return hostvars[host][var]
 
-        inv_hosts = collect(hostvars, hosts, groups, templar_get, defaults, prefixes)
-        inventory = validation.Inventory(inv_hosts, groups, required_groups=args.get('required_groups'))
+        def template_defaults(host, roles):
+            """The templated role defaults of ``host`` (inventory variables win over them, as in a play)."""
+            pending = {}
+            for role in roles:
+                pending.update((k, v) for k, v in raw_defaults.get(role, {}).items() if not _plain(v))
+            env = {}
+            for role in roles:
+                env.update(raw_defaults.get(role, {}))
+            env.update(hostvars.raw_get(host))
+            env['hostvars'] = hostvars
+            templar = self._templar.copy_with_new_env(available_variables=env)
+            done = {}
+            for var, value in pending.items():
+                try:
+                    done[var] = templar.template(value)
+                except Exception:  # pylint: disable=broad-except  # needs facts or a runtime name: not checked here
+                    continue
+            return done
+
+        inv_hosts = collect(hostvars, hosts, groups, templar_get, defaults, prefixes, template_defaults)
+        inventory = validation.Inventory(inv_hosts, groups, required_groups=args.get('required_groups'),
+                                         argument_specs=argument_specs())
         problems = validation.validate(inventory, min_length=int(args.get('secret_min_length', validation.SECRET_MIN_LENGTH)),
                                        min_bits=int(args.get('secret_min_bits', validation.SECRET_MIN_BITS)))
         result.update(changed=False, problems=[p.as_dict() for p in problems], hosts=len(hosts),

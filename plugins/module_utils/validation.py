@@ -1,24 +1,41 @@
 # -*- coding: utf-8 -*-
 # Copyright: bulwark.stack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Preflight validation of a whole inventory, before any host is touched.
+"""Preflight validation of a whole inventory, before any host is touched: the one place for every check that does
+not need the host.
 
-Pure Python (no Ansible imports): the ``bulwark.stack.validate`` action plugin collects each host's variables (and
-where each one came from, and whether it came from Ansible Vault) into a plain :class:`Inventory`, then calls
-:func:`validate`, which returns *every* problem at once as :class:`Problem` records. Unit tests call it directly.
+Pure Python (no Ansible imports at module level): the ``bulwark.stack.validate`` action plugin collects each host's
+variables (and where each one came from, and whether it came from Ansible Vault) into a plain :class:`Inventory`,
+with the roles' argument specs, then calls :func:`validate`, which returns *every* problem at once as
+:class:`Problem` records. Unit tests call it directly.
+
+One layer per kind of check:
+
+* types, choices, required: the roles' ``meta/argument_specs.yml``, applied here to every host of the role's group
+  (:func:`check_argument_specs`, Ansible's own ``ArgumentSpecValidator``) and again by Ansible when a role starts;
+  nothing below re-checks a type or a choice the argument spec declares;
+* everything that compares values, hosts or groups: the tables and checks of this module;
+* what needs the host (distribution release, installed versions, addresses, the Ansible user's groups): the roles'
+  ``tasks/preflight.yml``.
 
 Extending it for a role is one small entry in one of the tables below:
 
 * :data:`RANGE_RULES` - a variable name and its kind (``port``, ``('int', lo, hi)``, ``size``, ``duration`` ...);
   variables not listed are still checked by suffix (:data:`SUFFIX_RULES`: ``*_port``, ``*_timeout``,
   ``*_pool_size``, ``*_maxmemory``...).
+* :data:`CONFIG_TEXT` - every free-form value a template renders into a config file, with the class of characters
+  it may hold there (no control characters anywhere; no quote or backslash inside a quoted value; no blank in a
+  space-separated token; names and paths by pattern).
 * :data:`SECRET_MAPS` - variables that map names to passwords (``node_exporter_basic_auth_users``); any leaf whose key
-  looks like a secret (``*password*``, ``*secret*``, ``*token*``) is a secret anyway.
+  looks like a secret (``*password*``, ``*secret*``, ``*token*``) is a secret anyway. :data:`REQUIRED_SECRETS` -
+  secrets a role cannot run without.
 * :data:`TLS_PAIRS` - (certificate variable, key variable, server-name variable or None).
 * :data:`CROSS_CHECKS` - functions ``check(inventory) -> [Problem]`` for rules that span variables or hosts.
 
-Only what is set (in the inventory) or defaulted (plain values of ``roles/*/defaults/main.yml``) is checked, so a
-role that does not exist yet, or an inventory without its settings, never breaks validation.
+Only what is set (in the inventory) or defaulted (values of ``roles/*/defaults/main.yml``, templated where the
+inventory alone allows it) is checked, so a role that does not exist yet, or an inventory without its settings, never
+breaks validation. Every pattern is matched against the whole value (``re.fullmatch`` or ``\\Z``): ``$`` would
+also match before a trailing newline.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,11 +49,17 @@ from ansible_collections.bulwark.stack.plugins.module_utils import topology
 from ansible_collections.bulwark.stack.plugins.module_utils import firewall
 from ansible_collections.bulwark.stack.plugins.module_utils import pgbouncer_pools
 from ansible_collections.bulwark.stack.plugins.module_utils import redis_topology
+from ansible_collections.bulwark.stack.plugins.module_utils import secrets
 
 __metaclass__ = type
 
 SECRET_MIN_LENGTH = 12
+# log2 of the guesses the zxcvbn estimator needs (dictionary words, names, keyboard runs, years, dates, repeats and
+# sequences count as what they are, not as random characters). 48 bits = about 2.8e14 guesses: `Summer2024!Summer`
+# (about 2^33) is refused, `openssl rand -base64 24` (far above 2^100) passes.
 SECRET_MIN_BITS = 48
+# zxcvbn refuses longer input; a longer secret is judged by its first 72 characters (never weaker than that prefix)
+ZXCVBN_MAX_LENGTH = 72
 CERT_MIN_DAYS = 14
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -44,31 +67,33 @@ CERT_MIN_DAYS = 14
 # ----------------------------------------------------------------------------------------------------------------
 
 # variable -> kind. Kinds: 'port'; ('int', lo, hi); 'size' (memory with unit: 512mb, 2GB, 1073741824);
-# 'size_or_percent' (also 50%); 'duration' (seconds, or with unit: 500ms, 30s, 5m, 1h, 7d); 'cidr' (a network or
-# address); 'cidr_list'; 'ip'.
+# 'size_or_percent' (also 50%); 'redis_memory' (what redis.conf takes: 512mb, 2gb, or 1%-90% of RAM);
+# 'journald_size' (1G, 500M); 'duration' (seconds, or with unit: 500ms, 30s, 5m, 1h, 7d); 'rate' (10r/s);
+# 'cidr' (a network or address); 'ip'. Ranges only: a type the argument spec declares is checked there.
 RANGE_RULES = {
     'bulwark_internal_network': 'cidr',
     'bulwark_internal_address': 'ip',
+    # addresses services bind to (default: the host's internal address, from facts)
+    'app_listen_address': 'ip', 'haproxy_stats_address': 'ip', 'node_exporter_listen_address': 'ip',
+    'pgbouncer_listen_address': 'ip', 'postgresql_listen_address': 'ip', 'redis_bind_address': 'ip',
+    'redis_sentinel_listen_address': 'ip',
     'node_exporter_bcrypt_rounds': ('int', 10, 16),
-    'firewall_admin_networks': 'cidr_list',
     'baseline_ssh_max_auth_tries': ('int', 1, 10),
-    'baseline_ssh_login_grace_time': 'duration',
-    'baseline_journald_system_max_use': 'size',
-    'logrotate_default_rotate': ('int', 1, 365),
-    'logrotate_default_maxsize': 'size',
+    'baseline_ssh_login_grace_time': ('int', 1, 3600),
+    'baseline_journald_system_max_use': 'journald_size',
     'postgresql_max_connections': ('int', 10, 10000),
-    'postgresql_superuser_reserved_connections': ('int', 0, 100),
+    'postgresql_superuser_reserved_connections': ('int', 1, 100),
     'postgresql_backup_retention_days': ('int', 1, 3650),
     'pgbouncer_max_client_conn': ('int', 1, 100000),
     'pgbouncer_default_pool_size': ('int', 1, 10000),
     'pgbouncer_min_pool_size': ('int', 0, 10000),
     'pgbouncer_reserve_pool_size': ('int', 0, 10000),
-    'pgbouncer_reserve_pool_timeout': 'duration',
-    'pgbouncer_server_lifetime': 'duration',
-    'pgbouncer_server_idle_timeout': 'duration',
-    'redis_maxmemory': 'size_or_percent',
+    'pgbouncer_reserve_pool_timeout': ('int', 0, 86400),
+    'pgbouncer_server_lifetime': ('int', 0, 31536000),
+    'pgbouncer_server_idle_timeout': ('int', 0, 31536000),
+    'redis_maxmemory': 'redis_memory',
     'redis_sentinel_quorum': ('int', 1, 100),
-    'redis_sentinel_down_after_milliseconds': ('int', 100, 3600000),
+    'redis_sentinel_down_after_milliseconds': ('int', 1000, 3600000),
     'redis_sentinel_failover_timeout': ('int', 1000, 36000000),
     'redis_sentinel_parallel_syncs': ('int', 1, 100),
     'nginx_limit_req_rate': 'rate',
@@ -99,10 +124,11 @@ RANGE_RULES = {
     'redis_password_min_length': ('int', 12, 128),
     'baseline_ssh_client_alive_interval': ('int', 0, 86400),
     'baseline_ssh_client_alive_count_max': ('int', 0, 100),
-    'baseline_journald_system_max_file_size': 'size',
+    'baseline_journald_system_max_file_size': 'journald_size',
     'pgbouncer_limit_nofile': ('int', 1024, 10485760),
     'app_keep_releases': ('int', 1, 100),
-    'app_stop_timeout': 'duration',
+    'app_stop_timeout': ('int', 1, 86400),
+    'app_start_timeout': ('int', 1, 86400),
 }
 
 # suffix -> kind, for variables of any role not listed above. First match wins.
@@ -135,20 +161,187 @@ SHARED_CREDENTIALS = (
     ('redis_acl_sentinel_password', 'redis_sentinel_auth_password'),
 )
 # a leaf (variable or key inside one) whose name matches this is a secret
-SECRET_NAME = re.compile(r'(^|_)(password|passwd|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?($|_)',
+SECRET_NAME = re.compile(r'(^|_)(password|passwd|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?(\Z|_)',
                          re.IGNORECASE)
 # ... except these (hashing parameters, file paths, switches)
-NOT_SECRET_NAME = re.compile(r'(_path|_file|_dir|_rounds|_encryption|_min_length|_enabled|_auth_type|_length)$', re.IGNORECASE)
+NOT_SECRET_NAME = re.compile(r'(_path|_file|_dir|_rounds|_encryption|_min_length|_enabled|_auth_type|_length)\Z', re.IGNORECASE)
 # PEM private keys: checked as keys, not as passwords
-PEM_KEY_NAME = re.compile(r'_(tls|ssl)_key$|_private_key$')
+PEM_KEY_NAME = re.compile(r'_(tls|ssl)_key\Z|_private_key\Z')
 
 # (certificate variable, key variable, variable holding the server name(s) the certificate must cover, or None)
 TLS_PAIRS = (
     ('node_exporter_tls_cert', 'node_exporter_tls_key', None),
     ('nginx_tls_cert', 'nginx_tls_key', 'nginx_server_name'),
+    ('pgbouncer_auth_tls_cert', 'pgbouncer_auth_tls_key', None),
     ('haproxy_tls_cert', 'haproxy_tls_key', 'haproxy_server_name'),
     ('postgresql_tls_cert', 'postgresql_tls_key', None),
 )
+
+# a role's marker variable (one of its defaults): a host "runs" the role when it is in the role's group and has it
+ROLE_MARKERS = {
+    'app': 'app_sample_never_ready', 'baseline': 'baseline_coredumps_disabled', 'firewall': 'firewall_logging',
+    'haproxy': 'haproxy_maxconn', 'logrotate': 'logrotate_timer_oncalendar', 'nginx': 'nginx_worker_connections',
+    'node_exporter': 'node_exporter_systemd_hardening', 'pgbouncer': 'pgbouncer_limit_nofile',
+    'postgresql': 'postgresql_backup_compress_level', 'redis': 'redis_host_tuning',
+    'redis_sentinel': 'redis_sentinel_min_production_sentinels',
+}
+
+# secrets a role cannot run without: role -> ((variable, the variable its default copies or None), ...). A variable
+# left at a default that copies another one is checked at that other one.
+REQUIRED_SECRETS = {
+    'redis': (('redis_acl_admin_password', None), ('redis_acl_app_password', None),
+              ('redis_acl_replication_password', None), ('redis_acl_sentinel_password', None),
+              ('redis_discovery_password', 'redis_sentinel_password')),
+    'redis_sentinel': (('redis_sentinel_password', None), ('redis_sentinel_auth_password', 'redis_acl_sentinel_password')),
+}
+# secrets with a stricter minimum length than SECRET_MIN_LENGTH: a number, or (the variable that holds it, its default)
+SECRET_MIN_LENGTHS = {
+    'redis_acl_admin_password': ('redis_password_min_length', 16), 'redis_acl_app_password': ('redis_password_min_length', 16),
+    'redis_acl_replication_password': ('redis_password_min_length', 16),
+    'redis_acl_sentinel_password': ('redis_password_min_length', 16),
+    'redis_sentinel_password': 16, 'redis_sentinel_auth_password': 16,
+}
+
+# Characters allowed in values that reach a config file, by class. Every class refuses control characters (a line
+# break ends the line and starts another setting); the classes add what would end the value's quoting or token.
+TEXT_CLASSES = {
+    # class: (regex the whole value must match or None, characters refused, what the value is / how to write it)
+    'line': (None, '', 'single-line text'),
+    'dquoted': (None, '"\\', 'text inside double quotes: no " or \\'),
+    'squoted': (None, '\\', "text inside single quotes: no \\ (a ' is doubled by the template)"),
+    'token': (None, ' \t"\'\\', 'one word: no blanks, quotes or \\'),
+    'name': (r'[A-Za-z0-9_][A-Za-z0-9_.-]*', '', 'a name of letters, digits, _ . - (starting with a letter, digit or _)'),
+    'pgname': (r'[a-z_][a-z0-9_]*', '', 'a plain PostgreSQL name: lowercase letters, digits and _'),
+    'envname': (r'[A-Za-z_][A-Za-z0-9_]*', '', 'an environment variable name: letters, digits and _'),
+    'header': (r'[A-Za-z0-9-]+', '', 'an HTTP header name: letters, digits and -'),
+    'keyword': (r'[A-Za-z][A-Za-z0-9]*', '', 'an sshd_config keyword such as MaxSessions'),
+    'sysctl': (r'[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)+', '', 'a dotted sysctl name such as net.core.somaxconn'),
+    'guc': (r'[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?', '', 'a PostgreSQL setting name such as work_mem'),
+    'algorithm': (r'[A-Za-z0-9][A-Za-z0-9@._+-]*', '', 'an OpenSSH algorithm name such as curve25519-sha256'),
+    'path': (r'/[^\s"\'\\;{}#]*', '', 'an absolute path without blanks, quotes, \\ ; { } #'),
+    'urlpath': (r'/[A-Za-z0-9._~%!$&*+,=:@/-]*', '', 'a URL path such as /health'),
+    'mime': (r'[A-Za-z0-9.+-]+/[A-Za-z0-9.+*-]+', '', 'a MIME type such as text/css'),
+    'hhmm': (r'([01][0-9]|2[0-3]):[0-5][0-9]', '', 'a time of day as HH:MM'),
+    'release': (r'[A-Za-z0-9][A-Za-z0-9._+-]*', '', 'a release name of letters, digits and . _ + - such as 2.4.1'),
+    'host': (None, ' \t"\'\\', 'a host name or address'),
+    'save': (r'[1-9][0-9]* [0-9]+', '', '"<seconds> <changes>" such as "900 1"'),
+    'buffers': (r'[1-9][0-9]* [1-9][0-9]*[kKmM]?', '', '"<number> <size>" such as "8 16k"'),
+    'directive': (None, '', 'one nginx directive (or block) with balanced braces'),
+    'script': (None, '', 'a shell script (line breaks allowed, no line "endscript")'),
+    'ufw_comment': (None, '"\'\\', 'a single-line comment without quotes or \\'),
+}
+# value path -> (class, the file it lands in). Paths: `var`, `var[*]` (list items), `var.*` (dict values),
+# `var.<keys>` (dict keys), and nested fields (`haproxy_backends[*].servers[*].name`).
+CONFIG_TEXT = {
+    # app: app.env (double-quoted, escaped by the template), bulwark-app.service, the release directory
+    'app_version': ('release', 'the release directory name'),
+    'app_database_url': ('line', '/etc/bulwark-app/app.env'),
+    'app_redis_sentinels[*]': ('token', '/etc/bulwark-app/app.env'),
+    'app_redis_master_name': ('name', '/etc/bulwark-app/app.env'),
+    'app_redis_username': ('line', '/etc/bulwark-app/app.env'),
+    'app_environment.<keys>': ('envname', '/etc/bulwark-app/app.env'),
+    'app_environment.*': ('line', '/etc/bulwark-app/app.env'),
+    'app_command[*]': ('line', 'ExecStart= of bulwark-app.service'),
+    'app_artifact': ('line', 'the artifact download'),
+    # baseline: sshd drop-in, sysctl.d, journald.conf, timesyncd.conf, apt.conf.d
+    'baseline_ssh_allow_groups[*]': ('name', 'AllowGroups in the sshd drop-in'),
+    'baseline_ssh_kex_algorithms[*]': ('algorithm', 'KexAlgorithms in the sshd drop-in'),
+    'baseline_ssh_ciphers[*]': ('algorithm', 'Ciphers in the sshd drop-in'),
+    'baseline_ssh_macs[*]': ('algorithm', 'MACs in the sshd drop-in'),
+    'baseline_ssh_extra_settings.<keys>': ('keyword', 'the sshd drop-in'),
+    'baseline_ssh_extra_settings.*': ('line', 'the sshd drop-in'),
+    'baseline_sysctl_extra.<keys>': ('sysctl', '/etc/sysctl.d'),
+    'baseline_sysctl_extra.*': ('line', '/etc/sysctl.d'),
+    'baseline_journald_max_retention': ('line', 'journald.conf'),
+    'baseline_timesync_servers[*]': ('host', 'NTP= in timesyncd.conf'),
+    'baseline_unattended_upgrades_origins[*]': ('dquoted', 'the unattended-upgrades origins in apt.conf.d'),
+    'baseline_unattended_upgrades_reboot_time': ('hhmm', 'the unattended-upgrades settings in apt.conf.d'),
+    # firewall: ufw rule comments
+    'firewall_extra_rules[*].comment': ('ufw_comment', "ufw's rules (comment '<text>')"),
+    # haproxy: haproxy.cfg
+    'haproxy_hsts': ('dquoted', 'haproxy.cfg'),
+    'haproxy_security_headers.<keys>': ('header', 'haproxy.cfg'),
+    'haproxy_security_headers.*': ('dquoted', 'haproxy.cfg'),
+    'haproxy_health_path': ('urlpath', 'haproxy.cfg'),
+    'haproxy_balance': ('line', 'haproxy.cfg'),
+    'haproxy_frontends[*].name': ('name', 'haproxy.cfg'),
+    'haproxy_frontends[*].default_backend': ('name', 'haproxy.cfg'),
+    'haproxy_frontends[*].use_backends[*].backend': ('name', 'haproxy.cfg'),
+    'haproxy_frontends[*].use_backends[*].if': ('line', 'haproxy.cfg'),
+    'haproxy_backends[*].name': ('name', 'haproxy.cfg'),
+    'haproxy_backends[*].balance': ('line', 'haproxy.cfg'),
+    'haproxy_backends[*].health_path': ('urlpath', 'haproxy.cfg'),
+    'haproxy_backends[*].group': ('name', 'haproxy.cfg'),
+    'haproxy_backends[*].servers[*].name': ('name', 'haproxy.cfg'),
+    'haproxy_backends[*].servers[*].address': ('host', 'haproxy.cfg'),
+    'haproxy_stats_users.<keys>': ('name', 'the stats userlist in haproxy.cfg'),
+    # logrotate: /etc/logrotate.d/bulwark-<rule> (see check_logrotate_rules for the rules themselves)
+    'logrotate_timer_oncalendar': ('line', 'the logrotate.timer drop-in'),
+    # nginx: nginx.conf, site.conf, upstream.conf
+    'nginx_hsts': ('dquoted', 'site.conf'),
+    'nginx_security_headers.<keys>': ('header', 'site.conf'),
+    'nginx_security_headers.*': ('dquoted', 'site.conf'),
+    'nginx_health_path': ('urlpath', 'site.conf'),
+    'nginx_acme_root': ('path', 'site.conf'),
+    'nginx_proxy_buffer_size': ('token', 'site.conf'),
+    'nginx_proxy_buffers': ('buffers', 'site.conf'),
+    'nginx_gzip_types[*]': ('mime', 'nginx.conf'),
+    'nginx_extra_server_directives[*]': ('directive', 'site.conf'),
+    'nginx_upstream_group': ('name', 'upstream.conf'),
+    # node_exporter: /etc/default/prometheus-node-exporter (ARGS="..." split on blanks), web.yml
+    'node_exporter_collectors_enabled[*]': ('name', 'ARGS in /etc/default/prometheus-node-exporter'),
+    'node_exporter_collectors_disabled[*]': ('name', 'ARGS in /etc/default/prometheus-node-exporter'),
+    'node_exporter_extra_args[*]': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
+    'node_exporter_filesystem_mount_points_exclude': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
+    'node_exporter_basic_auth_users.<keys>': ('name', 'web.yml'),
+    # pgbouncer: pgbouncer.ini, userlist.txt
+    'pgbouncer_databases[*].name': ('name', 'pgbouncer.ini'),
+    'pgbouncer_databases[*].dbname': ('name', 'pgbouncer.ini'),
+    'pgbouncer_ignore_startup_parameters[*]': ('pgname', 'ignore_startup_parameters in pgbouncer.ini'),
+    'pgbouncer_auth_user': ('pgname', 'auth_user in pgbouncer.ini'),
+    'pgbouncer_admin_user': ('pgname', 'admin_users in pgbouncer.ini'),
+    'pgbouncer_stats_user': ('pgname', 'stats_users in pgbouncer.ini'),
+    'pgbouncer_server_tls_ca_file': ('path', 'pgbouncer.ini'),
+    'pgbouncer_server_address': ('host', 'pgbouncer.ini'),
+    'pgbouncer_users[*].name': ('dquoted', 'userlist.txt'),
+    # postgresql: conf.d/bulwark.conf, pg_hba.conf, the backup unit's files
+    'postgresql_settings.<keys>': ('guc', 'conf.d/bulwark.conf'),
+    'postgresql_settings.*': ('squoted', 'conf.d/bulwark.conf'),
+    'postgresql_cert_auth_users[*]': ('pgname', 'pg_hba.conf'),
+    'postgresql_hba_groups[*]': ('name', 'pg_hba.conf'),
+    'postgresql_backup_dir': ('path', 'the backup environment file'),
+    'postgresql_backup_databases[*]': ('token', 'the backup environment file'),
+    'postgresql_backup_on_calendar': ('line', 'the backup timer'),
+    'postgresql_users[*].name': ('line', 'the PostgreSQL role'),
+    'postgresql_databases[*].name': ('line', 'the PostgreSQL database'),
+    'postgresql_databases[*].owner': ('line', 'the PostgreSQL database'),
+    # redis: redis.conf, replication.conf, the aclfile
+    'redis_save[*]': ('save', 'redis.conf'),
+    'redis_extra_config[*]': ('line', 'redis.conf'),
+    'redis_group': ('name', 'the inventory group'),
+    'redis_acl_admin_user': ('name', 'the aclfile'),
+    'redis_acl_app_user': ('name', 'the aclfile'),
+    'redis_acl_replication_user': ('name', 'the aclfile and replication.conf'),
+    'redis_acl_sentinel_user': ('name', 'the aclfile'),
+    'redis_acl_app_rules': ('line', 'the aclfile'),
+    'redis_acl_replication_password': ('token', 'masterauth in replication.conf'),
+    'redis_discovery_master_name': ('name', 'the Sentinel query'),
+    # redis_sentinel: sentinel.conf
+    'redis_sentinel_master_name': ('name', 'sentinel.conf'),
+    'redis_sentinel_password': ('token', 'requirepass in sentinel.conf'),
+    'redis_sentinel_auth_password': ('token', 'sentinel auth-pass in sentinel.conf'),
+    'redis_sentinel_auth_user': ('name', 'sentinel.conf'),
+    'redis_sentinel_group': ('name', 'the inventory group'),
+    # collection-wide
+    'lb_server': ('name', 'the load balancer choice'),
+}
+# values every ACL password is compared with: the aclfile stores only a hash, but the other Redis users' passwords
+# are rendered where blanks split them (masterauth, requirepass, auth-pass)
+for _name in ('redis_acl_admin_password', 'redis_acl_app_password', 'redis_acl_sentinel_password'):
+    CONFIG_TEXT.setdefault(_name, ('token', 'the Redis clients that send it (redis-cli, Sentinel)'))
+
+_CONTROL = re.compile(u'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_CONTROL_NAMES = {'\n': 'a line break (\\n)', '\r': 'a carriage return (\\r)', '\t': 'a tab (\\t)', '\x00': 'a NUL byte'}
 
 PLACEHOLDERS = frozenset((
     'changeme', 'change-me', 'change_me', 'password', 'passw0rd', 'secret', 'admin', 'default', 'todo', 'fixme',
@@ -160,17 +353,18 @@ _PLACEHOLDER_PATTERNS = (
     re.compile(r'\$\{[^}]*\}'),                      # ${VAR} shell/env template left unexpanded
     re.compile(r'^sk-(\.\.\.|x{3,}|your|example|test)', re.I),   # sk-...-... sample API keys
     re.compile(r'\.\.\.'),                           # "..." elided sample
-    re.compile(r'^<.*>$'),                           # <password>
+    re.compile(r'\A<.*>\Z', re.S),                    # <password>
     re.compile(r'\{\{.*\}\}'),                       # an untemplated Jinja expression
-    re.compile(r'^x+$', re.I),
+    re.compile(r'\Ax+\Z', re.I),
 )
 
-_SIZE = re.compile(r'^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b?|b)?\s*$', re.IGNORECASE)
-_PERCENT = re.compile(r'^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$')
-_DURATION = re.compile(r'^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h|d)?\s*$', re.IGNORECASE)
+# sizes, shares and durations: matched with fullmatch (no surrounding blanks: the value is rendered as it is)
+_SIZE = re.compile(r'([0-9]+(?:\.[0-9]+)?)([kmgt]i?b?|b)?', re.IGNORECASE)
+_PERCENT = re.compile(r'([0-9]+(?:\.[0-9]+)?)%')
+_DURATION = re.compile(r'([0-9]+(?:\.[0-9]+)?)(ms|s|m|min|h|d)?', re.IGNORECASE)
 _SIZE_FACTORS = {'': 1, 'b': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3, 't': 1024 ** 4}
 _DURATION_FACTORS = {'': 1.0, 's': 1.0, 'ms': 0.001, 'm': 60.0, 'min': 60.0, 'h': 3600.0, 'd': 86400.0}
-_HOSTNAME = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$')
+_HOSTNAME = re.compile(r'(?=.{1,253}\Z)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?')
 
 
 class Problem:
@@ -206,12 +400,16 @@ class Host:
     a role default. ``vaulted``: variable or leaf path -> True when the value comes from Ansible Vault.
     ``sources``: leaf path -> the name of the variable the value really comes from (following ``{{ other }}``
     references), so two services that share one vaulted secret on purpose are not reported as reuse.
-    ``memtotal_mb``: the host's RAM when known (cached facts), else None.
+    ``memtotal_mb``: the host's RAM when known (cached facts), else None. ``defaulted``: variables that come from a
+    role default; ``templated``: those of them whose default is a template (templated without facts).
     """
 
-    def __init__(self, name, variables=None, origins=None, vaulted=None, sources=None, memtotal_mb=None, defaulted=()):
+    def __init__(self, name, variables=None, origins=None, vaulted=None, sources=None, memtotal_mb=None, defaulted=(),
+                 templated=(), raw=None):
         self.name = name
         self.defaulted = set(defaulted)
+        self.templated = set(templated)  # role defaults with Jinja, templated from the inventory (no facts)
+        self.raw = dict(raw or {})  # variable -> untemplated value, for variables that need facts to be templated
         self.variables = dict(variables or {})
         self.origins = dict(origins or {})
         self.vaulted = dict(vaulted or {})
@@ -232,14 +430,31 @@ class Host:
 class Inventory:
     """The inventory as validation sees it: hosts (name -> :class:`Host`), groups (name -> host names)."""
 
-    def __init__(self, hosts, groups, environment=None, required_groups=None):
+    def __init__(self, hosts, groups, environment=None, required_groups=None, argument_specs=None):
         self.hosts = hosts
+        # role -> the options of its meta/argument_specs.yml entry point `main` (check_argument_specs)
+        self.argument_specs = dict(argument_specs or {})
+        self.spec_rejected = set()  # (host, variable) the argument specs refused: not checked again by kind
         self.groups = {k: list(v) for k, v in (groups or {}).items()}
         if environment is None:
             envs = [h.variables.get('bulwark_environment') for h in hosts.values()]
             environment = 'production' if 'production' in envs else (envs[0] if envs else 'lab')
         self.environment = environment
         self.required_groups = required_groups
+
+    def runs(self, name, role, marker=True):
+        """True when host ``name`` runs ``role``: it is in the role's group (ROLE_GROUPS) and, with ``marker``, has the
+        role's settings (its defaults were applied, or the inventory sets its marker variable)."""
+        if name not in self.members(ROLE_GROUPS.get(role, 'all')):
+            return False
+        return not marker or ROLE_MARKERS.get(role, '') in self.hosts[name].variables
+
+    def spec_type(self, variable):
+        """The type a role's argument spec declares for ``variable``, or None."""
+        for options in self.argument_specs.values():
+            if variable in options:
+                return options[variable].get('type', 'str')
+        return None
 
     def members(self, group):
         if group == 'all':
@@ -285,16 +500,42 @@ def is_placeholder(value):
     return any(p.search(text) for p in _PLACEHOLDER_PATTERNS)
 
 
-def entropy_bits(value):
-    """A conservative strength estimate: length x Shannon entropy per character (bits)."""
+_PATTERN_WORDS = {'dictionary': 'a dictionary word, name or common password', 'spatial': 'a keyboard run',
+                  'repeat': 'a repeat', 'sequence': 'a sequence such as abc or 123', 'date': 'a date',
+                  'regex': 'a year'}
+
+
+def secret_strength(value):
+    """(bits, [what makes it guessable]) from the zxcvbn estimator: log2 of the guesses it needs. None without zxcvbn.
+
+    The reasons name the kinds of pattern found (a dictionary word, a keyboard run, a year...), never the secret's
+    characters, so they can be shown in a report.
+    """
     text = str(value)
-    if not text:
-        return 0.0
-    counts = {}
-    for char in text:
-        counts[char] = counts.get(char, 0) + 1
-    per_char = -sum((n / len(text)) * math.log(n / len(text), 2) for n in counts.values())
-    return per_char * len(text)
+    if text not in _STRENGTH:  # a group variable is judged once, not once per host
+        _STRENGTH[text] = _zxcvbn_strength(text)
+    return _STRENGTH[text]
+
+
+_STRENGTH = {}
+
+
+def _zxcvbn_strength(value):
+    try:
+        from zxcvbn import zxcvbn  # imported lazily: only the controller needs it (requirements.txt)
+    except ImportError:
+        return None
+    text = str(value)[:ZXCVBN_MAX_LENGTH]
+    result = zxcvbn(text, max_length=ZXCVBN_MAX_LENGTH)
+    bits = float(result['guesses_log10']) * math.log(10, 2)
+    reasons = []
+    for match in result.get('sequence', ()):
+        words = _PATTERN_WORDS.get(match.get('pattern'))
+        if match.get('pattern') == 'dictionary' and match.get('l33t'):
+            words = 'a dictionary word with look-alike substitutions'
+        if words and words not in reasons:
+            reasons.append(words)
+    return bits, reasons
 
 
 def parse_size(value):
@@ -303,7 +544,7 @@ def parse_size(value):
         return None
     if isinstance(value, int):
         return value
-    match = _SIZE.match(str(value))
+    match = _SIZE.fullmatch(str(value))
     if not match:
         return None
     unit = (match.group(2) or '').lower().rstrip('b').rstrip('i')
@@ -316,7 +557,7 @@ def parse_duration(value):
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    match = _DURATION.match(str(value))
+    match = _DURATION.fullmatch(str(value))
     if not match:
         return None
     return float(match.group(1)) * _DURATION_FACTORS[(match.group(2) or '').lower()]
@@ -327,7 +568,7 @@ def as_int(value):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.match(r'^\s*-?[0-9]+\s*$', value):
+    if isinstance(value, str) and re.fullmatch(r'-?[0-9]+', value):
         return int(value)
     return None
 
@@ -341,23 +582,31 @@ def kind_for(variable):
     return None
 
 
-def check_kind(variable, value, kind):
-    """(problem, fix) when ``value`` is not of ``kind``, else None."""
+def check_kind(variable, value, kind, typed=False):
+    """(problem, fix) when ``value`` is not of ``kind``, else None.
+
+    ``typed``: the variable's argument spec declares an integer type, so a value that is no integer at all is the
+    argument spec's to refuse (check_argument_specs), not reported twice.
+    """
     if kind == 'port':
         port = as_int(value)
+        if port is None and typed:
+            return None
         if port is None or not 1 <= port <= 65535:
             return 'not a TCP/UDP port', 'use an integer from 1 to 65535 (ports come from the topology: change them in bulwark_services)'
         return None
     if isinstance(kind, tuple) and kind[0] == 'int':
         number = as_int(value)
+        if number is None and typed:
+            return None
         if number is None:
             return 'not an integer', 'use an integer from %d to %d' % (kind[1], kind[2])
         if not kind[1] <= number <= kind[2]:
             return 'out of range', 'use an integer from %d to %d' % (kind[1], kind[2])
         return None
     if kind in ('size', 'size_or_percent'):
-        if kind == 'size_or_percent' and isinstance(value, str) and _PERCENT.match(value):
-            percent = float(_PERCENT.match(value).group(1))
+        if kind == 'size_or_percent' and isinstance(value, str) and _PERCENT.fullmatch(value):
+            percent = float(_PERCENT.fullmatch(value).group(1))
             if not 1 <= percent <= 90:
                 return 'a share of host RAM outside 1-90%', 'use a share from 1% to 90% (leave room for the OS and forks)'
             return None
@@ -368,8 +617,19 @@ def check_kind(variable, value, kind):
         if size <= 0:
             return 'zero or negative size', 'use a positive size such as 256mb'
         return None
+    if kind == 'redis_memory':
+        text = str(value)
+        if _PERCENT.fullmatch(text) and not re.fullmatch(r'([1-9]|[1-8][0-9]|90)%', text):
+            return 'a share of host RAM outside 1-90%', 'use a whole share from 1% to 90% (leave room for the OS and forks)'
+        if not re.fullmatch(r'([1-9]|[1-8][0-9]|90)%|[1-9][0-9]*([kmg]b?)', text, re.IGNORECASE):
+            return 'not a Redis memory cap', 'use a share of RAM from 1% to 90% ("50%") or a size with a unit ("512mb", "2gb")'
+        return None
+    if kind == 'journald_size':
+        if not re.fullmatch(r'[1-9][0-9]*[KMGT]?', str(value)):
+            return 'not a journald size', 'use a whole number with K, M, G or T, such as 500M or 1G'
+        return None
     if kind == 'rate':
-        if not re.match(r'^[1-9][0-9]*r/[sm]$', str(value)):
+        if not re.fullmatch(r'[1-9][0-9]*r/[sm]', str(value)):
             return 'not a request rate', 'use requests per second or minute, such as 10r/s or 600r/m'
         return None
     if kind == 'duration':
@@ -391,10 +651,6 @@ def check_kind(variable, value, kind):
         except ValueError as exc:
             return 'not a CIDR network (%s)' % exc, 'use a network without host bits, such as 10.20.0.0/24'
         return None
-    if kind == 'cidr_list':
-        if not isinstance(value, (list, tuple)):
-            return 'not a list', 'use a list of CIDR networks or addresses, e.g. [10.8.0.0/24]'
-        return None  # the items are checked by the firewall module (cross check below)
     return None
 
 
@@ -408,13 +664,15 @@ def _problems_of_host_ranges(inv, host):
         kind = kind_for(variable)
         if kind is None:
             continue
+        if (host.name, variable) in inv.spec_rejected:
+            continue  # its argument spec refused the type: reported there
         value = host.variables[variable]
         if value is None or value == '':
             if variable in RANGE_RULES and kind not in ('ip',):
                 out.append(Problem(variable, host.where(variable), show(value), 'is empty',
                                    'set a value or remove the variable to use the role default'))
             continue
-        result = check_kind(variable, value, kind)
+        result = check_kind(variable, value, kind, typed=inv.spec_type(variable) in ('int', 'float'))
         if result:
             out.append(Problem(variable, host.where(variable), show(value), result[0], result[1]))
     return out
@@ -455,30 +713,56 @@ def _walk(path, value, in_map):
                 yield from _walk(child, item, False)
 
 
+def secret_min_length(host, path, min_length):
+    """The minimum length for the secret at ``path``: the collection's, or a role's stricter one."""
+    root = re.split(r'[.\[]', path, maxsplit=1)[0]
+    if root in SECRET_MIN_LENGTHS:
+        wanted = SECRET_MIN_LENGTHS[root]
+        if not isinstance(wanted, int):  # the variable holding it (redis_password_min_length) and its default
+            wanted = as_int(host.variables.get(wanted[0], wanted[1])) or wanted[1]
+        return max(min_length, wanted)
+    return min_length
+
+
 def _problems_of_secrets(inv, host, min_length, min_bits):
     out = []
     for path, value in secret_leaves(host.variables):
         where = host.where(path)
         root = re.split(r'[.\[]', path, maxsplit=1)[0]
+        if root in host.templated:
+            continue  # a role default that copies another variable (redis_discovery_password): checked at its source
         if root in host.defaulted and (value is None or str(value).strip() == ''):
-            continue  # not set, the role's empty default: the role decides whether it needs one
+            continue  # not set, the role's empty default: REQUIRED_SECRETS says where a role needs one
         if value is None or str(value).strip() == '':
             out.append(Problem(path, where, "''", 'secret is empty',
                                'set it from Ansible Vault (ansible-vault encrypt_string) to a random value of at least %d characters' % min_length))
             continue
         text = str(value)
+        if _CONTROL.search(text):
+            out.append(Problem(path, where, mask(text), 'secret contains a control character (%s)' % _control_name(text),
+                               'remove it: a copied secret often ends with a line break (openssl rand -base64 24 | tr -d "\\n")'))
+            continue
         if is_placeholder(text):
             out.append(Problem(path, where, mask(text), 'secret is a placeholder/sample value',
                                'replace it with a random secret, e.g. `openssl rand -base64 24`, stored in Ansible Vault'))
             continue
-        if len(text) < min_length:
-            out.append(Problem(path, where, mask(text), 'secret is shorter than %d characters' % min_length,
-                               'use a random secret of at least %d characters (openssl rand -base64 24)' % min_length))
+        wanted = secret_min_length(host, path, min_length)
+        if len(text) < wanted:
+            out.append(Problem(path, where, mask(text), 'secret is shorter than %d characters' % wanted,
+                               'use a random secret of at least %d characters (openssl rand -base64 24)' % wanted))
             continue
-        if entropy_bits(text) < min_bits:
-            out.append(Problem(path, where, mask(text), 'secret is too predictable (about %d bits of entropy, need %d)'
-                               % (entropy_bits(text), min_bits),
-                               'use a random secret with varied characters (openssl rand -base64 24)'))
+        strength = secret_strength(text)
+        if strength is None:
+            out.append(Problem(path, where, mask(text), 'secret strength cannot be judged: the zxcvbn package is missing '
+                               'on the controller', 'pip install zxcvbn==4.5.0 (pinned in requirements.txt)'))
+            continue
+        bits, reasons = strength
+        if bits < min_bits:
+            out.append(Problem(path, where, mask(text), 'secret is easy to guess: the zxcvbn estimator needs about 2^%d '
+                               'guesses, fewer than 2^%d%s' % (bits, min_bits,
+                                                              ' (it is built from %s)' % ', '.join(reasons) if reasons else ''),
+                               'use a random secret (openssl rand -base64 24): no words, names, years, dates, keyboard '
+                               'runs or repeats'))
             continue
         if inv.environment == 'production' and not host.vaulted.get(path, host.vaulted.get(path.split('.')[0].split('[')[0], False)):
             out.append(Problem(path, where, mask(text), 'secret is in plain text in a production inventory (bulwark_environment=production)',
@@ -513,12 +797,14 @@ def check_secret_reuse(inv):
         for path, value in secret_leaves(host.variables):
             if value is None or str(value) == '' or is_placeholder(value):
                 continue
+            if re.split(r'[.\[]', path, maxsplit=1)[0] in host.templated:
+                continue  # a role default copying another variable: the same credential, not reuse
             source = host.sources.get(path, path)
             service = source.split('.')[0].split('[')[0]
             for group in SHARED_CREDENTIALS:
                 if source in group:  # where the value really comes from (a literal, or a reference followed)
                     source = service = 'credential:%s' % group[0]
-            item = re.match(r'^(\w+)\[(\d+)\]\.password$', path)
+            item = re.fullmatch(r'(\w+)\[(\d+)\]\.password', path)
             if item and item.group(1) in CREDENTIAL_NAMESPACES:
                 entry = (host.variables.get(item.group(1)) or [None] * (int(item.group(2)) + 1))[int(item.group(2))]
                 if isinstance(entry, dict) and entry.get('name'):
@@ -561,23 +847,25 @@ def check_topology(inv):
     # no port bound twice on a host
     for name in sorted(inv.hosts):
         host = inv.hosts[name]
+        # a role's port variable set by the inventory; its default (templated from the topology) is the topology's port
+        own = set(v for v in host.variables if v not in host.templated)
         bound = {}
         for service in sorted(table):
             entry = table[service]
             if entry['group'] != 'all' and name not in inv.groups.get(entry['group'], []):
                 continue
             var = '%s_port' % service
-            port = as_int(host.variables.get(var, entry['port']))
+            port = as_int(host.variables[var] if var in own else entry['port'])
             if port is None:
                 continue
             key = (port, entry.get('proto', 'tcp'))
             if key in bound:
                 other = bound[key]
-                if service not in (overrides or {}) and other in (overrides or {}) and '%s_port' % other not in host.variables:
+                if service not in (overrides or {}) and other in (overrides or {}) and '%s_port' % other not in own:
                     service, other = other, service
                     var = '%s_port' % service
-                out.append(Problem(var if var in host.variables else 'bulwark_services.%s.port' % service,
-                                   host.where(var) if var in host.variables else (where if overrides else 'host %s' % name), str(port),
+                out.append(Problem(var if var in own else 'bulwark_services.%s.port' % service,
+                                   host.where(var) if var in own else (where if overrides else 'host %s' % name), str(port),
                                    'port %d/%s on host %s is also used by service %s' % (port, key[1], name, other),
                                    'give one of the two services another port (bulwark_services.<service>.port)'))
             else:
@@ -630,6 +918,8 @@ def check_pgbouncer_pools(inv):
     if pg_host is None:
         return out
     reserved = inv.hosts[pg_host].variables.get('postgresql_superuser_reserved_connections', 3)
+    if not _in_range(pg_host and inv.hosts[pg_host], 'postgresql_max_connections', 'postgresql_superuser_reserved_connections'):
+        return out  # a limit out of its range is reported by the range check; the sum would only repeat it
     for name in inv.members('pgbouncer'):
         v = inv.hosts[name].variables
         if 'pgbouncer_default_pool_size' not in v:
@@ -711,7 +1001,7 @@ def check_redis_memory(inv):
     for name in inv.members('redis'):
         host = inv.hosts[name]
         value = host.variables.get('redis_maxmemory')
-        if value in (None, '', 0) or not host.memtotal_mb or (isinstance(value, str) and _PERCENT.match(value)):
+        if value in (None, '', 0) or not host.memtotal_mb or (isinstance(value, str) and _PERCENT.fullmatch(value)):
             continue
         size = parse_size(value)
         if size and size > host.memtotal_mb * 1024 * 1024 * 0.9:
@@ -722,27 +1012,25 @@ def check_redis_memory(inv):
 
 
 def check_upstreams(inv):
+    """The load balancers have an upstream; nginx_upstream_down names only hosts of nginx_upstream_group."""
     out = []
     if inv.members('lb') and 'app' in inv.groups and not inv.members('app'):
         out.append(Problem('groups.app', 'inventory', '[]', 'the load balancers have no upstream: group app is empty',
                            'add the application hosts to group app'))
     for name in inv.members('lb'):
         host = inv.hosts[name]
+        group = str(host.variables.get('nginx_upstream_group', 'app'))
+        members = inv.members(group)
         down = host.variables.get('nginx_upstream_down')
         if isinstance(down, list) and down:
-            unknown = [h for h in down if h not in inv.members('app')]
+            unknown = [h for h in down if h not in members]
             if unknown:
                 out.append(Problem('nginx_upstream_down', host.where('nginx_upstream_down'), show(down),
-                                   'not app hosts: %s' % ', '.join(map(str, unknown)), 'list inventory hostnames of group app'))
-            elif set(down) >= set(inv.members('app')):
+                                   'not hosts of group %s (nginx_upstream_group): %s' % (group, ', '.join(map(str, unknown))),
+                                   'list inventory hostnames of group %s' % group))
+            elif set(down) >= set(members):
                 out.append(Problem('nginx_upstream_down', host.where('nginx_upstream_down'), show(down),
-                                   'every upstream would be down', 'leave at least one app host up'))
-        backends = host.variables.get('haproxy_backends')
-        if isinstance(backends, list):
-            for index, backend in enumerate(backends):
-                if isinstance(backend, dict) and 'servers' in backend and not backend.get('servers'):
-                    out.append(Problem('haproxy_backends[%d].servers' % index, host.where('haproxy_backends'), '[]',
-                                       'backend %s has no servers' % backend.get('name', index), 'list at least one server'))
+                                   'every upstream would be down', 'leave at least one %s host up' % group))
     return out
 
 
@@ -833,13 +1121,652 @@ def check_hostnames(inv):
             if var.endswith('_server_name') and host.variables[var]:
                 values = host.variables[var] if isinstance(host.variables[var], list) else [host.variables[var]]
                 for value in values:
-                    if not isinstance(value, str) or not (_HOSTNAME.match(value.lstrip('*.')) or value == '_'):
+                    if isinstance(value, str) and _CONTROL.search(value):
+                        out.append(Problem(var, host.where(var), show(value), 'contains %s, which would end the line in '
+                                           'the config file and start another setting' % _control_name(value),
+                                           'use a DNS name such as www.example.com, on one line'))
+                    elif not isinstance(value, str) or not (_HOSTNAME.fullmatch(value[2:] if value.startswith('*.') else value)
+                                                            or value == '_'):
                         out.append(Problem(var, host.where(var), show(value), 'not a host name', 'use a DNS name such as www.example.com'))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# argument specs: types, choices, required (the roles' contracts, applied on the controller before any host)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _spec_variable(message, options):
+    """The option an ArgumentSpecValidator message is about (the longest option name it mentions)."""
+    for option in sorted(options, key=len, reverse=True):
+        if re.search(r'(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])' % re.escape(option), message):
+            return option
+    return None
+
+
+def _spec_fix(option):
+    if option.get('choices'):
+        return 'use one of: %s' % ', '.join(str(c) for c in option['choices'])
+    kind = option.get('type', 'str')
+    if option.get('elements'):
+        return 'use a %s of %s values' % (kind, option['elements'])
+    return 'use a value of type %s' % kind
+
+
+def check_argument_specs(inv):
+    """Each role's meta/argument_specs.yml (entry point main) against the variables of every host that runs it.
+
+    The same validator Ansible runs when the role starts, here on the controller for the whole inventory at once, so
+    a wrong type or choice stops the run before any host changes. Variables it refuses are not checked again by kind.
+    """
+    if not inv.argument_specs:
+        return []
+    try:
+        from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    except ImportError:  # pragma: no cover - the action plugin always runs inside Ansible
+        return []
+    out = []
+    for name in sorted(inv.hosts):
+        host = inv.hosts[name]
+        for role in sorted(inv.argument_specs):
+            options = inv.argument_specs[role]
+            if not inv.runs(name, role, marker=False):
+                continue
+            params = dict((k, host.variables[k]) for k in options if host.variables.get(k) is not None)
+            if not params:
+                continue
+            result = ArgumentSpecValidator(options).validate(params)
+            for error in result.errors:
+                message = str(getattr(error, 'error_message', None) or error)
+                variable = _spec_variable(message, options)
+                if variable is None:
+                    continue
+                inv.spec_rejected.add((name, variable))
+                value = params.get(variable)
+                secret = options[variable].get('no_log') or SECRET_NAME.search(variable)
+                if secret and value not in (None, ''):
+                    message = message.replace(str(value), '****')  # Ansible's message may quote the value
+                out.append(Problem(variable, host.where(variable), mask(value) if secret else show(value),
+                                   '%s (argument spec of bulwark.stack.%s)' % (message.rstrip('.'), role),
+                                   _spec_fix(options[variable])))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# characters of values that reach config files
+# ----------------------------------------------------------------------------------------------------------------
+
+_STEP = re.compile(r'\[\*\]|\.\*|\.<keys>|\.([A-Za-z_][A-Za-z0-9_]*)')
+_CHAR_NAMES = {' ': 'a blank', '\t': 'a tab', '"': 'a double quote', "'": 'a single quote', '\\': 'a backslash'}
+
+
+def _control_name(text):
+    match = _CONTROL.search(str(text))
+    if not match:
+        return ''
+    char = match.group()
+    return _CONTROL_NAMES.get(char, 'the control character U+%04X' % ord(char))
+
+
+def _key_path(path, key):
+    text = str(key)
+    if re.fullmatch(r'[A-Za-z0-9_.@:/-]+', text):
+        return '%s.%s' % (path, text)
+    return '%s[%r]' % (path, text)
+
+
+def walk_values(path, value, rest):
+    """(path, value) for every value a CONFIG_TEXT pattern's rest (``[*]``, ``.*``, ``.<keys>``, ``.field``) reaches."""
+    if not rest:
+        yield path, value
+        return
+    match = _STEP.match(rest)
+    if not match:
+        return
+    step, tail = match.group(0), rest[match.end():]
+    if step == '[*]':
+        if isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                for found in walk_values('%s[%d]' % (path, index), item, tail):
+                    yield found
+    elif step in ('.*', '.<keys>'):
+        if isinstance(value, dict):
+            for key in sorted(value, key=str):
+                if step == '.<keys>':
+                    yield _key_path(path, key), key
+                else:
+                    for found in walk_values(_key_path(path, key), value[key], tail):
+                        yield found
+    elif isinstance(value, dict) and match.group(1) in value:
+        for found in walk_values('%s.%s' % (path, match.group(1)), value[match.group(1)], tail):
+            yield found
+
+
+def _balanced(text):
+    depth = 0
+    for char in text:
+        depth += {'{': 1, '}': -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def text_problem(value, cls):
+    """(problem, fix) when ``value`` may not be written where TEXT_CLASSES[cls] says, else None. Empty values pass."""
+    if value is None or isinstance(value, (bool, dict, list, tuple)):
+        return None
+    if not isinstance(value, (str, int, float)):
+        return None
+    text = str(value)
+    if text == '':
+        return None
+    regex, refused, what = TEXT_CLASSES[cls]
+    if cls == 'script':
+        if _CONTROL.search(text.replace('\n', '').replace('\t', '')):
+            return 'contains %s' % _control_name(text.replace('\n', '').replace('\t', '')), 'write %s' % what
+        if any(line.strip() == 'endscript' for line in text.splitlines()):
+            return ('contains a line "endscript", which would end the script and turn the lines after it into '
+                    'directives'), 'write %s' % what
+        return None
+    if _CONTROL.search(text):
+        return ('contains %s, which would end the line in the file and start another setting' % _control_name(text),
+                'write it on one line without control characters (%s)' % what)
+    for char in refused:
+        if char in text:
+            return 'contains %s, which would end the value there' % _CHAR_NAMES.get(char, repr(char)), 'use %s' % what
+    if regex and not re.fullmatch(regex, text):
+        return 'is not %s' % what, 'use %s' % what
+    if cls == 'directive' and not (_balanced(text) and text.rstrip().endswith((';', '}'))):
+        return ('is not one complete directive (unbalanced braces or no final ;), so it could close the server '
+                'block'), 'write one directive ending with ; (or a block with balanced braces)'
+    if cls == 'host' and not (_HOSTNAME.fullmatch(text) or _is_ip(text)):
+        return 'is not a host name or IP address', 'use a DNS name such as ntp1.example.com or an address'
+    return None
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_secret_path(path):
+    root = re.split(r'[.\[]', path, maxsplit=1)[0]
+    last = re.split(r'[.\[]', path)[-1]
+    return bool(SECRET_NAME.search(root) and not NOT_SECRET_NAME.search(root)) or bool(
+        SECRET_NAME.search(last) and not NOT_SECRET_NAME.search(last))
+
+
+def check_config_text(inv):
+    """Every CONFIG_TEXT value: control characters, quote-ending characters, names and paths by pattern."""
+    out = []
+    for name in sorted(inv.hosts):
+        host = inv.hosts[name]
+        for pattern in sorted(CONFIG_TEXT):
+            cls, target = CONFIG_TEXT[pattern]
+            root = re.split(r'[.\[]', pattern, maxsplit=1)[0]
+            if root not in host.variables or root in host.templated:
+                continue  # unset, or a role default computed from other (checked) variables
+            for path, value in walk_values(root, host.variables[root], pattern[len(root):]):
+                found = text_problem(value, cls)
+                if not found:
+                    continue
+                secret = _is_secret_path(path)
+                if secret and _CONTROL.search(str(value)):
+                    continue  # reported by the secret checks (without showing the value)
+                out.append(Problem(path, host.where(root), mask(value) if secret else show(value),
+                                   '%s (it is written to %s)' % (found[0], target), found[1]))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# role checks: what the roles' preflight asserted before, now once on the controller
+# ----------------------------------------------------------------------------------------------------------------
+
+def _hosts_running(inv, role):
+    return [inv.hosts[name] for name in inv.members(ROLE_GROUPS.get(role, 'all')) if inv.runs(name, role)]
+
+
+def _static_shape(raw):
+    """A template with every {{ ... }} / {% ... %} replaced by 'x': what is left is the operator's literal text."""
+    return re.sub(r'\{%.*?%\}', '', re.sub(r'\{\{.*?\}\}', 'x', str(raw), flags=re.S), flags=re.S)
+
+
+def check_required_secrets(inv):
+    """REQUIRED_SECRETS: a role that runs on a host needs these secrets set (from Ansible Vault)."""
+    out = []
+    for role in sorted(REQUIRED_SECRETS):
+        for host in _hosts_running(inv, role):
+            for variable, copies in REQUIRED_SECRETS[role]:
+                if variable in host.unresolved or variable in host.raw:
+                    continue  # reported as not templatable / needs facts
+                if copies and variable in host.defaulted:
+                    continue  # the default copies `copies`, which is checked itself
+                value = host.variables.get(variable)
+                if value is None or str(value).strip() == '':
+                    where = host.where(variable) if variable in host.origins else 'not set (group %s)' % ROLE_GROUPS[role]
+                    out.append(Problem(variable, where, "''",
+                                       'secret is empty, but bulwark.stack.%s needs it on %s' % (role, ROLE_GROUPS[role]),
+                                       'set it from Ansible Vault to a random value of at least %d characters '
+                                       '(openssl rand -base64 33)' % secret_min_length(host, variable, SECRET_MIN_LENGTH)))
+    return out
+
+
+def check_lb_server(inv):
+    out = []
+    for name in inv.members('lb'):
+        host = inv.hosts[name]
+        value = host.variables.get('lb_server', 'nginx')
+        if value not in ('nginx', 'haproxy'):
+            out.append(Problem('lb_server', host.where('lb_server'), show(value),
+                               'not a load balancer this collection installs', 'set it to nginx or haproxy'))
+    return out
+
+
+def _in_range(host, *variables):
+    """True when none of ``variables`` of ``host`` breaks its RANGE_RULES kind (a cross check then adds nothing)."""
+    return not any(variable in host.variables and check_kind(variable, host.variables[variable], RANGE_RULES[variable])
+                   for variable in variables)
+
+
+def _where(host, variable, because):
+    """Where to look for a problem with ``variable``: where it was set, else where ``because`` (which made it a
+    problem) was set."""
+    return host.where(variable) if variable in host.origins else host.where(because)
+
+
+def check_app(inv):
+    out = []
+    for host in _hosts_running(inv, 'app'):
+        v = host.variables
+        artifact, checksum = v.get('app_artifact') or '', v.get('app_artifact_checksum') or ''
+        if bool(artifact) != bool(checksum):
+            missing, present = ('app_artifact_checksum', 'app_artifact') if artifact else ('app_artifact', 'app_artifact_checksum')
+            out.append(Problem(missing, _where(host, missing, present), "''",
+                               'app_artifact and app_artifact_checksum must be given together',
+                               'give app_artifact (tarball URL or controller path), app_artifact_checksum ("sha256:<hex>") '
+                               'and app_command, or none of them for the sample application'))
+        if checksum and not re.fullmatch(r'(md5|sha1|sha224|sha256|sha384|sha512):[0-9a-fA-F]+', str(checksum)):
+            out.append(Problem('app_artifact_checksum', host.where('app_artifact_checksum'), show(checksum),
+                               'not <algorithm>:<hex digits>', 'use e.g. sha256:<64 hex digits> (sha256sum of the tarball)'))
+        if artifact and not v.get('app_command'):
+            out.append(Problem('app_command', _where(host, 'app_command', 'app_artifact'), show(v.get('app_command')),
+                               'empty, but app_artifact is set: nothing would start the application',
+                               'set app_command to the argv that starts it, e.g. [/opt/bulwark-app/current/bin/myapp, serve]'))
+        url = v.get('app_database_url')
+        if url is None and 'app_database_url' in host.raw:
+            url = _static_shape(host.raw['app_database_url'])  # needs facts: check the literal text around them
+        if url and not re.match(r'postgres(ql)?://[^/]+/', str(url)):
+            out.append(Problem('app_database_url', host.where('app_database_url'), mask(url),
+                               'not a postgresql:// URL with a database',
+                               'use postgresql://user:password@pgbouncer-host:6432/database (in the vault)'))
+        sentinels = v.get('app_redis_sentinels')
+        if isinstance(sentinels, (list, tuple)):
+            for index, item in enumerate(sentinels):
+                if not re.fullmatch(r'[^:\s]+:[0-9]+', str(item)):
+                    out.append(Problem('app_redis_sentinels[%d]' % index, host.where('app_redis_sentinels'), show(item),
+                                       'not host:port', 'list the sentinels as "host:port", e.g. 10.20.0.21:26379'))
+        if 'app_redis_master_name' in v and not str(v.get('app_redis_master_name') or '').strip():
+            out.append(Problem('app_redis_master_name', host.where('app_redis_master_name'), "''", 'is empty',
+                               'set the name the sentinels monitor (redis_sentinel_master_name)'))
+    return out
+
+
+def check_baseline(inv):
+    out = []
+    for host in _hosts_running(inv, 'baseline'):
+        v = host.variables
+        for variable in ('baseline_ssh_kex_algorithms', 'baseline_ssh_ciphers', 'baseline_ssh_macs'):
+            if isinstance(v.get(variable), (list, tuple)) and not v[variable]:
+                out.append(Problem(variable, host.where(variable), '[]', 'is empty: sshd would get no algorithm list',
+                                   'list at least one algorithm (see `ssh -Q kex|cipher|mac`), or remove the variable '
+                                   'to use the role default'))
+        if v.get('baseline_unattended_upgrades_enabled', True) and v.get('baseline_unattended_upgrades_origins') == []:
+            out.append(Problem('baseline_unattended_upgrades_origins', host.where('baseline_unattended_upgrades_origins'),
+                               '[]', 'is empty while baseline_unattended_upgrades_enabled is true: nothing would be upgraded',
+                               'list the origins (the role default: Debian security), or set '
+                               'baseline_unattended_upgrades_enabled: false'))
+        users = v.get('baseline_service_users')
+        if isinstance(users, (list, tuple)):
+            for index, user in enumerate(users):
+                if not isinstance(user, dict) or not str(user.get('name') or '').strip():
+                    out.append(Problem('baseline_service_users[%d].name' % index, host.where('baseline_service_users'),
+                                       show(user), 'a service user without a name',
+                                       'give every entry a name: {name: myservice, groups: [...]}'))
+    return out
+
+
+def _chain_needs_cert(host, prefix):
+    chain, cert = '%s_tls_chain' % prefix, '%s_tls_cert' % prefix
+    if host.variables.get(chain) and not host.variables.get(cert):
+        return [Problem(chain, host.where(chain), show(str(host.variables[chain])[:30]),
+                        'a certificate chain without a certificate',
+                        'set %s and %s_tls_key too, or leave %s empty (a certificate is then generated)' % (cert, prefix, chain))]
+    return []
+
+
+def check_nginx(inv):
+    out = []
+    for host in _hosts_running(inv, 'nginx'):
+        out.extend(_chain_needs_cert(host, 'nginx'))
+        group = host.variables.get('nginx_upstream_group', 'app')
+        if 'nginx_upstream_group' not in host.defaulted and group != 'app' and not inv.members(str(group)):
+            out.append(Problem('nginx_upstream_group', host.where('nginx_upstream_group'), show(group),
+                               'group %s %s' % (group, 'has no hosts' if group in inv.groups else 'is not in the inventory'),
+                               'name the inventory group of the application hosts (app)'))
+    return out
+
+
+def check_haproxy(inv):
+    out = []
+    for host in _hosts_running(inv, 'haproxy'):
+        v = host.variables
+        out.extend(_chain_needs_cert(host, 'haproxy'))
+        backends, frontends = v.get('haproxy_backends'), v.get('haproxy_frontends')
+        names = []
+        for variable, items in (('haproxy_backends', backends), ('haproxy_frontends', frontends)):
+            if isinstance(items, (list, tuple)) and not items:
+                out.append(Problem(variable, host.where(variable), '[]', 'is empty',
+                                   'declare at least one entry, or remove the variable to use the role default'))
+        for index, backend in enumerate(backends if isinstance(backends, (list, tuple)) else []):
+            path = 'haproxy_backends[%d]' % index
+            if not isinstance(backend, dict) or not backend.get('name'):
+                out.append(Problem(path + '.name', host.where('haproxy_backends'), show(backend), 'a backend without a name',
+                                   'give every backend a name: {name: app, group: app, port: 8000}'))
+                continue
+            names.append(backend['name'])
+            if 'servers' in backend:
+                if not backend.get('servers'):
+                    out.append(Problem(path + '.servers', host.where('haproxy_backends'), '[]',
+                                       'backend %s has no servers' % backend['name'], 'list at least one server'))
+            elif 'haproxy_backends' in host.origins and not inv.members(str(backend.get('group', ''))):
+                group = backend.get('group', '')
+                out.append(Problem(path + '.group', host.where('haproxy_backends'), show(group),
+                                   'backend %s has no servers: group %r %s' % (
+                                       backend['name'], group, 'has no hosts' if group in inv.groups else 'is not in the inventory'),
+                                   "set 'servers' (list of name/address/port) or 'group' to an inventory group with hosts"))
+        for index, frontend in enumerate(frontends if isinstance(frontends, (list, tuple)) else []):
+            path = 'haproxy_frontends[%d]' % index
+            if not isinstance(frontend, dict) or not frontend.get('name'):
+                out.append(Problem(path + '.name', host.where('haproxy_frontends'), show(frontend), 'a frontend without a name',
+                                   'give every frontend a name and a default_backend'))
+                continue
+            if not frontend.get('default_backend'):
+                out.append(Problem(path + '.default_backend', host.where('haproxy_frontends'), show(frontend),
+                                   'frontend %s has no default_backend' % frontend['name'], 'name one of haproxy_backends'))
+            used = [('default_backend', frontend.get('default_backend'))] + [
+                ('use_backends[%d].backend' % i, rule.get('backend') if isinstance(rule, dict) else rule)
+                for i, rule in enumerate(frontend.get('use_backends') or [])]
+            for field, backend in used:
+                if backend and names and backend not in names and isinstance(backends, (list, tuple)):
+                    out.append(Problem('%s.%s' % (path, field), host.where('haproxy_frontends'), show(backend),
+                                       'backend %s is not declared in haproxy_backends' % backend,
+                                       'declare it in haproxy_backends or fix the name'))
+    return out
+
+
+LOGROTATE_RULE_KEYS = ('paths', 'detect', 'frequency', 'maxsize', 'rotate', 'maxage', 'compress', 'delaycompress',
+                       'copytruncate', 'create', 'su', 'postrotate', 'sharedscripts', 'replaces', 'enabled')
+LOGROTATE_FREQUENCIES = ('hourly', 'daily', 'weekly', 'monthly', 'yearly')
+
+
+def _merge(base, extra):
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
+    return merged
+
+
+def _logrotate_rule_problems(name, rule, defaults, path_of):
+    out = []
+    if not re.fullmatch(r'[A-Za-z0-9_.-]+', str(name)):
+        out.append((path_of(None), 'the rule name %r is not a file name' % name, 'use letters, digits, _ . - (it names '
+                    '/etc/logrotate.d/bulwark-<name>)'))
+    if not isinstance(rule, dict):
+        return out + [(path_of(None), 'not a mapping', 'use {paths: [...], detect: /path, ...} or null to drop the rule')]
+    unknown = sorted(str(k) for k in rule if k not in LOGROTATE_RULE_KEYS)
+    if unknown:
+        out.append((path_of(None), 'unknown keys %s' % ', '.join(unknown), 'use only %s' % ', '.join(LOGROTATE_RULE_KEYS)))
+    paths = rule.get('paths')
+    if not isinstance(paths, (list, tuple)) or not paths:
+        out.append((path_of('paths'), 'missing or not a non-empty list', 'list the log files (absolute paths or globs)'))
+    else:
+        for index, item in enumerate(paths):
+            found = text_problem(item, 'path') or (None if str(item).startswith('/') else ('not an absolute path', ''))
+            if found or not str(item):
+                out.append((path_of('paths') + '[%d]' % index, (found or ('is empty',))[0],
+                            'use an absolute path or glob without blanks, such as /var/log/app/*.log'))
+    detect = rule.get('detect')
+    found = text_problem(detect, 'path') if detect else ('missing', '')
+    if found:
+        out.append((path_of('detect'), found[0], 'use an absolute path whose existence means the service is installed'))
+    effective = dict(defaults if isinstance(defaults, dict) else {})
+    effective.update(rule)
+
+    def where(key):
+        return path_of(key) if key in rule else 'logrotate_defaults.%s' % key
+    if effective.get('frequency') not in LOGROTATE_FREQUENCIES:
+        out.append((where('frequency'), 'not a logrotate frequency', 'use one of %s' % ', '.join(LOGROTATE_FREQUENCIES)))
+    if not re.fullmatch(r'[0-9]+[kMG]?', str(effective.get('maxsize', ''))):
+        out.append((where('maxsize'), 'not a logrotate size', 'use a number with k, M or G, such as 100M'))
+    for key in ('rotate', 'maxage'):
+        value = effective.get(key)
+        if isinstance(value, bool) or not re.fullmatch(r'[0-9]+', str(value)):
+            out.append((where(key), 'not a whole number', 'use a whole number of files / days, such as 7'))
+    if effective.get('copytruncate') is True and effective.get('create'):
+        out.append((where('create'), 'create together with copytruncate', 'use one of them: copytruncate keeps the file, '
+                    'create replaces it'))
+    for key, regex, form in (('create', r'0?[0-7]{3} [^\s]+ [^\s]+', '"0640 user group"'),
+                             ('su', r'[^\s]+ [^\s]+', '"user group"'),
+                             ('replaces', r'[A-Za-z0-9_.+-]*', 'the name of a file in /etc/logrotate.d')):
+        value = effective.get(key)
+        if value in (None, ''):
+            continue
+        if _CONTROL.search(str(value)) or not re.fullmatch(regex, str(value)):
+            out.append((where(key), 'not %s' % form, 'use %s' % form))
+    found = text_problem(effective.get('postrotate'), 'script')
+    if found:
+        out.append((where('postrotate'), found[0], found[1]))
+    return out
+
+
+def check_logrotate_rules(inv):
+    """logrotate_rules merged with logrotate_rules_extra (as the role merges them), and the timer schedule."""
+    out = []
+    for host in _hosts_running(inv, 'logrotate'):
+        v = host.variables
+        rules, extra = v.get('logrotate_rules') or {}, v.get('logrotate_rules_extra') or {}
+        if not isinstance(rules, dict) or not isinstance(extra, dict):
+            continue  # the argument spec refuses it
+        merged = _merge(rules, extra)
+        for name in sorted(merged, key=str):
+            rule = merged[name]
+            if rule is None or (isinstance(rule, dict) and rule.get('enabled') is False):
+                continue
+
+            def path_of(key, name=name):
+                from_extra = name in extra and (name not in rules or key is None or not isinstance(extra[name], dict)
+                                                or key in extra[name])
+                base = 'logrotate_rules_extra' if from_extra else 'logrotate_rules'
+                return '%s.%s' % (base, name) if key is None else '%s.%s.%s' % (base, name, key)
+            for path, problem, fix in _logrotate_rule_problems(name, rule, v.get('logrotate_defaults'), path_of):
+                root = path.split('.')[0]
+                out.append(Problem(path, host.where(root), show(rule.get(path.split('.')[-1].split('[')[0])
+                                                                   if isinstance(rule, dict) else rule),
+                                   problem, fix or 'see the logrotate role README'))
+        if 'logrotate_timer_oncalendar' in v and not str(v.get('logrotate_timer_oncalendar') or '').strip():
+            out.append(Problem('logrotate_timer_oncalendar', host.where('logrotate_timer_oncalendar'), "''", 'is empty',
+                               'use a systemd OnCalendar expression such as hourly or daily'))
+    return out
+
+
+def _named_entries(host, variable, what, need_password=False):
+    out = []
+    items = host.variables.get(variable)
+    for index, item in enumerate(items if isinstance(items, (list, tuple)) else []):
+        if not isinstance(item, dict) or not str(item.get('name') or '').strip():
+            out.append(Problem('%s[%d].name' % (variable, index), host.where(variable), '(hidden)' if need_password else show(item),
+                               '%s without a name' % what, 'give every entry of %s a name' % variable))
+        elif need_password and not isinstance(item.get('password'), str):
+            out.append(Problem('%s[%d].password' % (variable, index), host.where(variable), "''",
+                               '%s %s has no password (or not a string)' % (what, item['name']),
+                               'set its password from Ansible Vault (a random string of at least %d characters)'
+                               % SECRET_MIN_LENGTH))
+    return out
+
+
+def check_pgbouncer(inv):
+    out = []
+    for host in _hosts_running(inv, 'pgbouncer'):
+        v = host.variables
+        out.extend(_named_entries(host, 'pgbouncer_users', 'a PgBouncer user', need_password=True))
+        target = v.get('pgbouncer_postgres_host')
+        if target is not None and 'pgbouncer_postgres_host' not in host.templated and target not in inv.members('postgres'):
+            out.append(Problem('pgbouncer_postgres_host', host.where('pgbouncer_postgres_host'), show(target),
+                               'not a host of group postgres (%s)' % ', '.join(inv.members('postgres')),
+                               'name the inventory host that runs PostgreSQL for this PgBouncer'))
+        if v.get('pgbouncer_server_tls_sslmode') in ('verify-ca', 'verify-full') and not v.get('pgbouncer_server_tls_ca_file'):
+            out.append(Problem('pgbouncer_server_tls_ca_file',
+                               _where(host, 'pgbouncer_server_tls_ca_file', 'pgbouncer_server_tls_sslmode'), "''",
+                               'empty, but pgbouncer_server_tls_sslmode is %s' % v['pgbouncer_server_tls_sslmode'],
+                               "set the CA file that signed PostgreSQL's certificate, or use sslmode require"))
+        if v.get('pgbouncer_auth_mode') == 'auth_query' and not v.get('pgbouncer_auth_tls_cert'):
+            postgres = inv.members('postgres')
+            pg_host = v.get('pgbouncer_postgres_host')
+            if pg_host not in inv.hosts and postgres:
+                pg_host = host.name if host.name in postgres else postgres[0]
+            if pg_host in inv.hosts and inv.hosts[pg_host].variables.get('postgresql_tls_client_ca_cert'):
+                out.append(Problem('pgbouncer_auth_tls_cert', _where(host, 'pgbouncer_auth_tls_cert', 'pgbouncer_auth_mode'), "''",
+                                   'empty, but PostgreSQL on %s uses an operator client CA (postgresql_tls_client_ca_cert), '
+                                   'so the auth_query user needs a certificate that CA signed' % pg_host,
+                                   'set pgbouncer_auth_tls_cert and pgbouncer_auth_tls_key (CN = %s)'
+                                   % v.get('pgbouncer_auth_user', 'pgbouncer_auth')))
+    return out
+
+
+def check_postgresql(inv):
+    out = []
+    for host in _hosts_running(inv, 'postgresql'):
+        v = host.variables
+        maximum, reserved = as_int(v.get('postgresql_max_connections')), as_int(v.get('postgresql_superuser_reserved_connections'))
+        if maximum is not None and reserved is not None and maximum <= reserved and \
+                _in_range(host, 'postgresql_max_connections', 'postgresql_superuser_reserved_connections'):
+            out.append(Problem('postgresql_max_connections', host.where('postgresql_max_connections'), show(maximum),
+                               'not greater than postgresql_superuser_reserved_connections (%d)' % reserved,
+                               'raise postgresql_max_connections or lower postgresql_superuser_reserved_connections'))
+        out.extend(_named_entries(host, 'postgresql_users', 'a login role', need_password=True))
+        out.extend(_named_entries(host, 'postgresql_databases', 'a database'))
+        users = [u.get('name') for u in v.get('postgresql_users') or [] if isinstance(u, dict)] + ['postgres']
+        databases = [d.get('name') for d in v.get('postgresql_databases') or [] if isinstance(d, dict)] + ['postgres']
+        for index, database in enumerate(v.get('postgresql_databases') or []):
+            if isinstance(database, dict) and database.get('owner') is not None and database['owner'] not in users:
+                out.append(Problem('postgresql_databases[%d].owner' % index, host.where('postgresql_databases'),
+                                   show(database['owner']), 'owner %s is not one of postgresql_users' % database['owner'],
+                                   'add the role to postgresql_users, or use postgres'))
+        backups = v.get('postgresql_backup_databases')
+        for index, database in enumerate(backups if isinstance(backups, (list, tuple)) else []):
+            if database not in databases:
+                out.append(Problem('postgresql_backup_databases[%d]' % index, host.where('postgresql_backup_databases'),
+                                   show(database), 'database %s is not declared in postgresql_databases' % database,
+                                   'back up databases of postgresql_databases (or postgres)'))
+    return out
+
+
+def _in_group(inv, host, group_var, default_group, primary_var, role):
+    """The host is in its group variable's group, and the initial primary is one of that group's hosts."""
+    out = []
+    group = str(host.variables.get(group_var, default_group))
+    if host.name not in inv.groups.get(group, []):
+        out.append(Problem(group_var, host.where(group_var), show(group),
+                           '%s runs bulwark.stack.%s but is not in group %s%s' % (
+                               host.name, role, group, '' if group in inv.groups else ' (no such group)'),
+                           'add the host to group %s, or set %s to the group that holds your Redis hosts' % (group, group_var)))
+    elif primary_var in host.variables and primary_var not in host.templated and \
+            host.variables[primary_var] not in inv.groups.get(group, []):
+        out.append(Problem(primary_var, host.where(primary_var), show(host.variables[primary_var]),
+                           'not a host of group %s (%s)' % (group, ', '.join(inv.groups.get(group, []))),
+                           'set it to one of those inventory hostnames'))
+    return out
+
+
+def check_redis(inv):
+    out = []
+    for host in _hosts_running(inv, 'redis'):
+        v = host.variables
+        out.extend(_in_group(inv, host, 'redis_group', 'redis', 'redis_initial_primary', 'redis'))
+        seen = {}
+        for variable, default in (('redis_acl_admin_user', 'admin'), ('redis_acl_app_user', 'app'),
+                                  ('redis_acl_replication_user', 'replica'), ('redis_acl_sentinel_user', 'sentinel')):
+            user = str(v.get(variable, default))
+            if user == 'default':
+                out.append(Problem(variable, host.where(variable), show(user), "the role disables Redis's default user",
+                                   'use another name'))
+            elif user in seen:
+                out.append(Problem(variable, host.where(variable), show(user), 'the same user as %s' % seen[user],
+                                   'give the four ACL users (admin, app, replication, sentinel) different names'))
+            seen.setdefault(user, variable)
+        rules = v.get('redis_acl_app_rules')
+        if rules is not None and not re.search(r'-@(dangerous|all)\Z', str(rules)):
+            out.append(Problem('redis_acl_app_rules', host.where('redis_acl_app_rules'), show(rules),
+                               'does not end with -@dangerous, so FLUSHALL, CONFIG, DEBUG, KEYS... could be allowed',
+                               'end the rules with -@dangerous'))
+    return out
+
+
+def check_redis_sentinel(inv):
+    out = []
+    for host in _hosts_running(inv, 'redis_sentinel'):
+        v = host.variables
+        out.extend(_in_group(inv, host, 'redis_sentinel_group', 'redis', 'redis_sentinel_initial_primary', 'redis_sentinel'))
+        down, failover = as_int(v.get('redis_sentinel_down_after_milliseconds')), as_int(v.get('redis_sentinel_failover_timeout'))
+        if down is not None and failover is not None and failover <= down:
+            out.append(Problem('redis_sentinel_failover_timeout', host.where('redis_sentinel_failover_timeout'), show(failover),
+                               'not larger than redis_sentinel_down_after_milliseconds (%d)' % down,
+                               'use a failover timeout larger than the down-after time (default 10000 vs 5000)'))
+    return out
+
+
+def check_controller_hashing(inv):
+    """node_exporter_basic_auth_users are bcrypt-hashed on the controller (passlib + bcrypt, in this Python): the
+    controller can hash, and no password is longer than the 72 bytes bcrypt reads."""
+    out = []
+    users = [(name, inv.hosts[name]) for name in sorted(inv.hosts)
+             if isinstance(inv.hosts[name].variables.get('node_exporter_basic_auth_users'), dict)
+             and inv.hosts[name].variables['node_exporter_basic_auth_users']]
+    if not users:
+        return out
+    for name, host in users:
+        for user, password in sorted(host.variables['node_exporter_basic_auth_users'].items(), key=str):
+            if isinstance(password, str) and len(password.encode('utf-8')) > 72:
+                out.append(Problem('node_exporter_basic_auth_users.%s' % user, host.where('node_exporter_basic_auth_users'),
+                                   mask(password), 'longer than the 72 bytes bcrypt reads',
+                                   'use a random password of at most 72 bytes (openssl rand -base64 33 gives 44)'))
+    try:
+        secrets.bcrypt_hash('probe-password', 'probe', rounds=secrets.BCRYPT_MIN_ROUNDS)
+    except secrets.SecretError as exc:
+        host = users[0][1]
+        out.append(Problem('node_exporter_basic_auth_users', host.where('node_exporter_basic_auth_users'), '(set)',
+                           'the controller cannot compute the bcrypt hashes: %s' % exc,
+                           'pip install passlib bcrypt on the controller (both pinned in requirements.txt)'))
     return out
 
 
 # cross checks, each check(inventory) -> [Problem]; add a role's check here
 CROSS_CHECKS = [
+    check_config_text,
+    check_required_secrets,
+    check_lb_server,
+    check_app,
+    check_baseline,
+    check_nginx,
+    check_haproxy,
+    check_logrotate_rules,
+    check_pgbouncer,
+    check_postgresql,
+    check_redis,
+    check_redis_sentinel,
+    check_controller_hashing,
     check_topology,
     check_secret_reuse,
     check_firewall_sources,
@@ -855,7 +1782,8 @@ CROSS_CHECKS = [
 
 def validate(inv, min_length=SECRET_MIN_LENGTH, min_bits=SECRET_MIN_BITS):
     """Every problem of the inventory, de-duplicated (a group variable is reported once, not once per host)."""
-    problems = []
+    inv.spec_rejected = set()
+    problems = check_argument_specs(inv)  # first: the ranges below skip what it refused
     for name in sorted(inv.hosts):
         host = inv.hosts[name]
         problems.extend(_problems_of_host_ranges(inv, host))

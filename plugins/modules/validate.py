@@ -13,15 +13,29 @@ module: validate
 short_description: Preflight validation of every inventory host's settings, on the controller, before any change
 version_added: 0.1.0
 description:
-  - Runs on the controller only (an action plugin); it never connects to a host. Run it first, from a play on
-    C(localhost), as C(playbooks/validate.yml) does (C(site.yml) imports that playbook before anything else).
-  - Reads every inventory host's variables (templated) plus the plain values of each role's C(defaults/main.yml) for
-    the hosts of the group that role runs on, and checks what argument specs cannot.
-  - "Secrets: present, not a placeholder (C(changeme), C(password), C(${...}), C(sk-...) samples, empty), at least
-    O(secret_min_length) characters and O(secret_min_bits) bits of estimated entropy, not the same value under two
-    different services, and, when C(bulwark_environment=production), coming from Ansible Vault (inline C(!vault)
-    values, or variables of a file encrypted with C(ansible-vault encrypt); C({{ vault_x }}) references are followed)."
+  - Runs on the controller only (an action plugin); it never connects to a host. Run it first, once, delegated to
+    C(localhost), as C(playbooks/validate.yml) does (C(site.yml) and C(deploy.yml) import that playbook before
+    anything else; it runs whatever C(--limit) and C(--tags) say).
+  - Reads every inventory host's variables (templated) plus each role's C(defaults/main.yml) for the hosts of the
+    group that role runs on (templates among them are templated where the inventory alone allows it, without facts).
+    It is the one place for every check that does not need the host; the roles' C(tasks/preflight.yml) keep only
+    what does (release, the Ansible user's groups, running sentinels, peer addresses).
+  - "Types, choices, required: each role's C(meta/argument_specs.yml) (entry point C(main)), applied with Ansible's
+    own validator to every host of the role's group, so a wrong type stops the run before any host changes. Nothing
+    else re-checks a type or a choice the argument spec declares."
+  - "Secrets: present where a role needs them, not a placeholder (C(changeme), C(password), C(${...}), C(sk-...)
+    samples, empty), no control character, at least O(secret_min_length) characters (more where a role asks for it),
+    hard to guess for the zxcvbn estimator (at least 2^O(secret_min_bits) guesses: dictionary words, names, years,
+    dates, keyboard runs and repeats count as what they are), not the same value under two different services, and,
+    when C(bulwark_environment=production), coming from Ansible Vault (inline C(!vault) values, or variables of a
+    file encrypted with C(ansible-vault encrypt); C({{ vault_x }}) references are followed)."
+  - "Values that reach config files: no control characters (a line break would start another setting), no quote or
+    backslash inside a quoted value, no blank in a space-separated token, names and paths by pattern; every pattern
+    matches the whole value."
   - "Numbers and ranges: ports, pool sizes, memory sizes with units, durations, request rates, CIDR networks."
+  - "What the roles checked on each host before: release directory name, artifact and checksum, SSH algorithm lists,
+    sysctl names, logrotate rules, HAProxy frontends and backends, nginx upstream group, PgBouncer and PostgreSQL
+    users and databases, Redis ACL users and rules, Sentinel group and timings, the C(lb_server) choice."
   - "Cross-field: PgBouncer pools against PostgreSQL C(max_connections) (the pgbouncer role's C(pool_plan)), Sentinel
     quorum against the number of sentinels and a majority (the redis_sentinel role's C(sentinel_check)), Redis
     C(maxmemory) against host RAM (when facts are cached), load-balancer upstreams not empty, firewall sources valid
@@ -41,7 +55,8 @@ options:
     type: int
     default: 12
   secret_min_bits:
-    description: Minimum estimated entropy of a secret (length times Shannon entropy per character).
+    description: Minimum strength of a secret, as log2 of the guesses the zxcvbn estimator needs (48 refuses
+      C(Summer2024!Summer), about 2^33).
     type: int
     default: 48
   fail:
@@ -58,17 +73,22 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Runs on the controller.
+    description: Runs on the controller; needs the Python packages C(zxcvbn) (secret strength) and, when
+      C(node_exporter_basic_auth_users) is set, C(passlib) and C(bcrypt) there (all pinned in requirements.txt).
 author: bulwark.stack maintainers (@bulwark-stack)
 """
 
 EXAMPLES = r"""
-- name: Preflight validation of the inventory (controller only)
-  hosts: localhost
+- name: Preflight validation of the inventory (controller only), whatever --limit and --tags say
+  hosts: all
   gather_facts: false
+  any_errors_fatal: true
   tasks:
     - name: Validate settings of every inventory host
       bulwark.stack.validate:
+      run_once: true
+      delegate_to: localhost
+      tags: [always]
 
 - name: Report problems without failing
   hosts: localhost

@@ -49,3 +49,31 @@ def test_collect_applies_role_defaults_only_to_the_role_group():
     assert hosts['db1'].variables == {'node_exporter_bcrypt_rounds': 10}
     assert hosts['app1'].defaulted == {'app_stop_timeout', 'node_exporter_bcrypt_rounds'}
     assert hosts['app1'].where('app_stop_timeout') == 'role default, host app1'
+
+
+def test_argument_specs_of_the_roles_load_without_descriptions():
+    specs = action.argument_specs()
+    assert specs['nginx']['nginx_tls_profile'] == {'type': 'str', 'default': 'intermediate', 'choices': ['intermediate', 'modern']}
+    assert all('description' not in option for options in specs.values() for option in options.values())
+
+
+def test_role_defaults_raw_are_trusted_templates(tmp_path):
+    (tmp_path / 'demo' / 'defaults').mkdir(parents=True)
+    (tmp_path / 'demo' / 'defaults' / 'main.yml').write_text('demo_name: "{{ inventory_hostname }}"\ndemo_list: ["{{ x }}"]\n')
+    raw = action.role_defaults_raw(str(tmp_path))
+    from ansible.template import is_trusted_as_template
+    assert is_trusted_as_template(raw['demo']['demo_name']) and is_trusted_as_template(raw['demo']['demo_list'][0])
+
+
+def test_collect_marks_templated_defaults_and_values_that_need_facts():
+    raw = {'lb1': {'nginx_tls_profile': 'modern'}}
+    groups = {'all': ['lb1'], 'lb': ['lb1']}
+
+    def template_defaults(host, roles):
+        assert roles == ['nginx']
+        return {'nginx_server_name': host, 'nginx_tls_profile': 'from-default'}
+    hosts = action.collect(FakeHostvars(raw), ['lb1'], groups, lambda h, v: raw[h][v], {'nginx': {'nginx_hsts': ''}},
+                           ('nginx',), template_defaults)
+    host = hosts['lb1']
+    assert host.variables == {'nginx_hsts': '', 'nginx_server_name': 'lb1', 'nginx_tls_profile': 'modern'}
+    assert host.templated == {'nginx_server_name'} and host.defaulted == {'nginx_hsts', 'nginx_server_name'}

@@ -49,7 +49,46 @@ def test_placeholder_secrets_are_refused(value):
 
 def test_short_and_low_entropy_secrets():
     assert 'shorter' in str(v.validate(inventory({'redis_password': 'aB3$x'})))
-    assert 'predictable' in str(v.validate(inventory({'redis_password': 'aaaaaaaaaaaaaaaabbbb'})))
+    assert 'easy to guess' in str(v.validate(inventory({'redis_password': 'aaaaaaaaaaaaaaaabbbb'})))
+
+
+@pytest.mark.parametrize('value,reason', [
+    ('Summer2024!Summer', 'dictionary word'), ('qwertyuiop123456', ''), ('Password2024Password2024', 'repeat'),
+    ('correcthorsebattery', 'dictionary word'), ('zxcvbnm,./asdfghjkl', 'keyboard run'), ('abcdefgh12345678', 'sequence'),
+])
+def test_weak_secrets_are_judged_by_the_estimator(value, reason):
+    problems = v.validate(inventory({'redis_acl_admin_password': value}))
+    assert variables_of(problems) == ['redis_acl_admin_password']
+    assert 'easy to guess' in problems[0].problem and reason in problems[0].problem
+    assert value not in str(problems)  # the reasons name kinds of pattern, never the secret's characters
+
+
+def test_strong_secrets_pass_and_the_threshold_is_the_option():
+    for value in (GOOD_SECRET, 'lab-redis-admin-not-for-production', 'Qz4!Lk8@Wm2#Pd6%Rt9&Yv3*Bn7-Hc5+Jx1=Gs8_Fa4~Ke2^Uo6?Ni3>Tb9'):
+        assert v.validate(inventory({'redis_acl_admin_password': value})) == []
+    bits, reasons = v.secret_strength('Summer2024!Summer')
+    assert 30 < bits < v.SECRET_MIN_BITS and 'a dictionary word, name or common password' in reasons
+    assert v.validate(inventory({'redis_acl_admin_password': 'Summer2024!Summer'}), min_bits=30) == []
+
+
+def test_secret_strength_needs_zxcvbn(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_zxcvbn(name, *args, **kwargs):
+        if name == 'zxcvbn':
+            raise ImportError('No module named zxcvbn')
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, '__import__', no_zxcvbn)
+    monkeypatch.setattr(v, '_STRENGTH', {})
+    problems = v.validate(inventory({'redis_password': GOOD_SECRET}))
+    assert variables_of(problems) == ['redis_password'] and 'zxcvbn' in problems[0].fix
+
+
+def test_secret_with_a_control_character():
+    problems = v.validate(inventory({'redis_password': GOOD_SECRET + '\n'}))
+    assert variables_of(problems) == ['redis_password'] and 'line break' in problems[0].problem
+    assert GOOD_SECRET not in str(problems)
 
 
 def test_secret_reuse_across_services():
@@ -199,3 +238,246 @@ def test_all_problems_reported_at_once_and_deduplicated():
 
 def test_mask_never_shows_the_secret():
     assert v.mask('Vq8#kLm2!vB7rT9x') == "'V****' (16 chars)" and v.mask('abc') == "'****' (3 chars)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the checks the roles' tasks/preflight.yml made on the host before: now once, on the controller
+# ---------------------------------------------------------------------------------------------------------------
+
+REDIS_SECRETS = {'redis_acl_admin_password': 'Ad9#mQ2-vL7!xRt4-Zp8', 'redis_acl_app_password': 'Ap3$kW8-nF2!qYh6-Jc5',
+                 'redis_acl_replication_password': 'Rp6%tB1-hM9!sGd3-Xe7', 'redis_acl_sentinel_password': 'Sn4&vC7-jK2!wPf8-Ub1',
+                 'redis_sentinel_password': 'Sq2*yD5-gN8!rTk1-Ha6'}
+REDIS_SECRETS.update(redis_sentinel_auth_password=REDIS_SECRETS['redis_acl_sentinel_password'],  # the roles' defaults
+                     redis_discovery_password=REDIS_SECRETS['redis_sentinel_password'])
+MARKERS = {  # every role runs where its group says (the markers' default values)
+    'app_sample_never_ready': False, 'baseline_coredumps_disabled': True, 'firewall_logging': 'low', 'haproxy_maxconn': 4096,
+    'logrotate_timer_oncalendar': 'hourly', 'nginx_worker_connections': 4096, 'node_exporter_systemd_hardening': True,
+    'pgbouncer_limit_nofile': 8192, 'postgresql_backup_compress_level': 6, 'redis_host_tuning': True,
+    'redis_sentinel_min_production_sentinels': 3,
+}
+
+
+def role_inventory(settings, per_host=None):
+    return inventory(dict(MARKERS, **dict(REDIS_SECRETS, **settings)), per_host=per_host)
+
+
+def test_every_role_runs_clean_with_its_markers():
+    assert v.validate(role_inventory({})) == []
+
+
+LOGROTATE_RULE = {'paths': ['/var/log/x.log'], 'detect': '/etc/x'}
+MOVED = [
+    # app
+    ({'app_version': '../x'}, 'app_version'),
+    ({'app_artifact': '/srv/a.tgz', 'app_command': ['/a']}, 'app_artifact_checksum'),
+    ({'app_artifact': '/srv/a.tgz', 'app_artifact_checksum': 'sha256:zz', 'app_command': ['/a']}, 'app_artifact_checksum'),
+    ({'app_artifact': '/srv/a.tgz', 'app_artifact_checksum': 'sha256:ab'}, 'app_command'),
+    ({'app_database_url': 'mysql://db/app'}, 'app_database_url'),
+    ({'app_redis_sentinels': ['10.0.0.1']}, 'app_redis_sentinels[0]'),
+    ({'app_redis_master_name': ''}, 'app_redis_master_name'),
+    ({'app_stop_timeout': 0}, 'app_stop_timeout'),
+    # baseline
+    ({'baseline_ssh_kex_algorithms': []}, 'baseline_ssh_kex_algorithms'),
+    ({'baseline_ssh_ciphers': []}, 'baseline_ssh_ciphers'),
+    ({'baseline_ssh_macs': []}, 'baseline_ssh_macs'),
+    ({'baseline_ssh_allow_groups': ['a b']}, 'baseline_ssh_allow_groups[0]'),
+    ({'baseline_sysctl_extra': {'somaxconn': 1}}, 'baseline_sysctl_extra.somaxconn'),
+    ({'baseline_unattended_upgrades_origins': []}, 'baseline_unattended_upgrades_origins'),
+    ({'baseline_unattended_upgrades_reboot_time': '24:00'}, 'baseline_unattended_upgrades_reboot_time'),
+    ({'baseline_journald_system_max_use': '1gb'}, 'baseline_journald_system_max_use'),
+    ({'baseline_service_users': [{'groups': []}]}, 'baseline_service_users[0].name'),
+    # haproxy
+    ({'haproxy_tls_chain': 'PEM'}, 'haproxy_tls_chain'),
+    ({'haproxy_backends': []}, 'haproxy_backends'),
+    ({'haproxy_frontends': []}, 'haproxy_frontends'),
+    ({'haproxy_backends': [{'group': 'app'}]}, 'haproxy_backends[0].name'),
+    ({'haproxy_frontends': [{'default_backend': 'app'}]}, 'haproxy_frontends[0].name'),
+    ({'haproxy_frontends': [{'name': 'https'}]}, 'haproxy_frontends[0].default_backend'),
+    ({'haproxy_backends': [{'name': 'app', 'group': 'ghosts'}]}, 'haproxy_backends[0].group'),
+    ({'haproxy_backends': [{'name': 'app', 'group': 'app'}], 'haproxy_frontends': [{'name': 'h', 'default_backend': 'api'}]},
+     'haproxy_frontends[0].default_backend'),
+    # logrotate
+    ({'logrotate_rules_extra': {'x': 'daily'}}, 'logrotate_rules_extra.x'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, weekly=True)}}, 'logrotate_rules_extra.x'),
+    ({'logrotate_rules_extra': {'x': {'detect': '/etc/x'}}}, 'logrotate_rules_extra.x.paths'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, paths=['x.log'])}}, 'logrotate_rules_extra.x.paths[0]'),
+    ({'logrotate_rules_extra': {'x': {'paths': ['/var/log/x.log']}}}, 'logrotate_rules_extra.x.detect'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, frequency='often')}}, 'logrotate_rules_extra.x.frequency'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, maxsize='1 G')}}, 'logrotate_rules_extra.x.maxsize'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, rotate='x')}}, 'logrotate_rules_extra.x.rotate'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, maxage=-2)}}, 'logrotate_rules_extra.x.maxage'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, copytruncate=True, create='0640 a b')}}, 'logrotate_rules_extra.x.create'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, create='0640 a')}}, 'logrotate_rules_extra.x.create'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, su='a\nb c')}}, 'logrotate_rules_extra.x.su'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, replaces='a/b')}}, 'logrotate_rules_extra.x.replaces'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, postrotate='a\n  endscript\nb')}}, 'logrotate_rules_extra.x.postrotate'),
+    ({'logrotate_rules': {'nginx': dict(LOGROTATE_RULE, rotate='x')}}, 'logrotate_rules.nginx.rotate'),
+    ({'logrotate_timer_oncalendar': ''}, 'logrotate_timer_oncalendar'),
+    # nginx
+    ({'nginx_tls_chain': 'PEM'}, 'nginx_tls_chain'),
+    ({'nginx_upstream_group': 'web'}, 'nginx_upstream_group'),
+    # pgbouncer
+    ({'pgbouncer_users': [{'password': GOOD_SECRET}]}, 'pgbouncer_users[0].name'),
+    ({'pgbouncer_users': [{'name': 'app'}]}, 'pgbouncer_users[0].password'),
+    ({'pgbouncer_auth_user': 'Auth-User'}, 'pgbouncer_auth_user'),
+    ({'pgbouncer_server_tls_sslmode': 'verify-ca'}, 'pgbouncer_server_tls_ca_file'),
+    ({'pgbouncer_postgres_host': 'app1'}, 'pgbouncer_postgres_host'),
+    ({'redis_bind_address': 'redis-one'}, 'redis_bind_address'),
+    ({'pgbouncer_server_address': 'db 1'}, 'pgbouncer_server_address'),
+    # postgresql
+    ({'postgresql_max_connections': 10, 'postgresql_superuser_reserved_connections': 10}, 'postgresql_max_connections'),
+    ({'postgresql_superuser_reserved_connections': 0}, 'postgresql_superuser_reserved_connections'),
+    ({'postgresql_users': [{'password': GOOD_SECRET}]}, 'postgresql_users[0].name'),
+    ({'postgresql_databases': [{'owner': 'postgres'}]}, 'postgresql_databases[0].name'),
+    ({'postgresql_databases': [{'name': 'app', 'owner': 'ghost'}]}, 'postgresql_databases[0].owner'),
+    ({'postgresql_backup_databases': ['ghost']}, 'postgresql_backup_databases[0]'),
+    # redis
+    ({'redis_group': 'cache'}, 'redis_group'),
+    ({'redis_initial_primary': 'app1'}, 'redis_initial_primary'),
+    ({'redis_acl_app_password': 'Vq8#kLm2!vB7rT9'}, 'redis_acl_app_password'),
+    ({'redis_password_min_length': 24}, 'redis_acl_admin_password'),
+    ({'redis_acl_app_password': 'Vq8#kLm2 vB7rT9xWp4'}, 'redis_acl_app_password'),
+    ({'redis_acl_app_user': 'admin'}, 'redis_acl_app_user'),
+    ({'redis_acl_app_user': 'default'}, 'redis_acl_app_user'),
+    ({'redis_acl_app_user': 'a b'}, 'redis_acl_app_user'),
+    ({'redis_acl_app_rules': '+@all'}, 'redis_acl_app_rules'),
+    ({'redis_acl_app_rules': '+@all -@dangerous\n'}, 'redis_acl_app_rules'),
+    ({'redis_maxmemory': '1.5g'}, 'redis_maxmemory'),
+    ({'redis_discovery_password': ''}, 'redis_discovery_password'),
+    # redis_sentinel
+    ({'redis_sentinel_group': 'sentinels'}, 'redis_sentinel_group'),
+    ({'redis_sentinel_initial_primary': 'db1'}, 'redis_sentinel_initial_primary'),
+    ({'redis_sentinel_password': 'Vq8#kLm2!vB7rT9'}, 'redis_sentinel_password'),
+    ({'redis_sentinel_down_after_milliseconds': 999}, 'redis_sentinel_down_after_milliseconds'),
+    ({'redis_sentinel_failover_timeout': 3000, 'redis_sentinel_down_after_milliseconds': 5000}, 'redis_sentinel_failover_timeout'),
+    # site.yml
+    ({'lb_server': 'caddy'}, 'lb_server'),
+]
+
+
+@pytest.mark.parametrize('settings,variable', MOVED, ids=['%s-%d' % (m[1], i) for i, m in enumerate(MOVED)])
+def test_checks_moved_from_the_roles(settings, variable):
+    assert variable in variables_of(v.validate(role_inventory(settings)))
+
+
+def test_required_secrets_of_a_role_that_runs():
+    secrets = dict(REDIS_SECRETS)
+    del secrets['redis_acl_replication_password']
+    inv = inventory(dict(MARKERS, **secrets))
+    problems = v.validate(inv)
+    assert variables_of(problems) == ['redis_acl_replication_password'] and 'not set (group redis)' == problems[0].where
+    # a default that copies another variable is checked at that variable
+    for host in inv.hosts.values():
+        host.variables['redis_acl_replication_password'] = 'Rp6%tB1-hM9!sGd3-Xe7'
+        host.variables['redis_discovery_password'] = ''
+        host.defaulted.add('redis_discovery_password')
+        host.templated.add('redis_discovery_password')
+    assert v.validate(inv) == []
+
+
+def test_controller_hashing(monkeypatch):
+    long_password = 'Qz4!Lk8@Wm2#Pd6%Rt9&Yv3*Bn7-Hc5+Jx1=Gs8_Fa4~Ke2^Uo6?Ni3>Tb9<Mw5|Dl7/Zr1:Xq'
+    assert variables_of(v.validate(inventory({'node_exporter_basic_auth_users': {'p': long_password}}))) == \
+        ['node_exporter_basic_auth_users.p']
+
+    def broken(*args, **kwargs):
+        raise v.secrets.SecretError('passlib is required on the controller')
+    monkeypatch.setattr(v.secrets, 'bcrypt_hash', broken)
+    problems = v.validate(inventory({'node_exporter_basic_auth_users': {'p': GOOD_SECRET}}))
+    assert variables_of(problems) == ['node_exporter_basic_auth_users'] and 'pip install passlib bcrypt' in problems[0].fix
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# characters of values that reach config files; patterns anchored at the true end of the value
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('settings,variable', [
+    ({'pgbouncer_ignore_startup_parameters': ['extra_float_digits\nauth_type = trust']}, 'pgbouncer_ignore_startup_parameters[0]'),
+    ({'nginx_server_name': 'www.example.com\n'}, 'nginx_server_name'),
+    ({'haproxy_server_name': ['www.example.com', 'shop.example.com\n']}, 'haproxy_server_name'),
+    ({'nginx_security_headers': {'X-A': 'a"b'}}, 'nginx_security_headers.X-A'),
+    ({'nginx_security_headers': {'X A': 'b'}}, "nginx_security_headers['X A']"),
+    ({'nginx_extra_server_directives': ['location /x { return 204; }}']}, 'nginx_extra_server_directives[0]'),
+    ({'haproxy_hsts': 'max-age=1\\'}, 'haproxy_hsts'),
+    ({'haproxy_frontends': [{'name': 'https', 'default_backend': 'app', 'use_backends': [{'backend': 'app', 'if': 'x\ny'}]}],
+      'haproxy_backends': [{'name': 'app', 'group': 'app'}]}, 'haproxy_frontends[0].use_backends[0].if'),
+    ({'app_environment': {'A': 'x\ny'}}, 'app_environment.A'),
+    ({'app_environment': {'A-B': 'x'}}, 'app_environment.A-B'),
+    ({'app_command': ['/bin/app', 'x\ny']}, 'app_command[1]'),
+    ({'baseline_sysctl_extra': {'net.core.somaxconn': '1\nkernel.x = 1'}}, 'baseline_sysctl_extra.net.core.somaxconn'),
+    ({'baseline_timesync_servers': ['ntp1 ntp2']}, 'baseline_timesync_servers[0]'),
+    ({'baseline_unattended_upgrades_origins': ['a"b']}, 'baseline_unattended_upgrades_origins[0]'),
+    ({'node_exporter_extra_args': ['--a --b']}, 'node_exporter_extra_args[0]'),
+    ({'node_exporter_filesystem_mount_points_exclude': '^/(a|b) x'}, 'node_exporter_filesystem_mount_points_exclude'),
+    ({'postgresql_settings': {'work_mem': '64MB\\'}}, 'postgresql_settings.work_mem'),
+    ({'postgresql_settings': {'work mem': '64MB'}}, "postgresql_settings['work mem']"),
+    ({'postgresql_cert_auth_users': ['a b']}, 'postgresql_cert_auth_users[0]'),
+    ({'redis_save': ['900 1\nsave 1 1']}, 'redis_save[0]'),
+    ({'redis_extra_config': ['a\rb']}, 'redis_extra_config[0]'),
+    ({'redis_sentinel_master_name': 'a b'}, 'redis_sentinel_master_name'),
+    ({'firewall_extra_rules': [{'port': 1, 'from': 'any', 'comment': "a'b"}]}, 'firewall_extra_rules[0].comment'),
+    ({'logrotate_rules_extra': {'x': dict(LOGROTATE_RULE, paths=['/var/log/a b.log'])}}, 'logrotate_rules_extra.x.paths[0]'),
+    ({'app_version': '2.0.0\n'}, 'app_version'),
+    ({'nginx_limit_req_rate': '10r/s\n'}, 'nginx_limit_req_rate'),
+    ({'redis_maxmemory': '50%\n'}, 'redis_maxmemory'),
+    ({'node_exporter_bcrypt_rounds': '12\n'}, 'node_exporter_bcrypt_rounds'),
+])
+def test_values_that_reach_config_files(settings, variable):
+    assert variable in variables_of(v.validate(role_inventory(settings)))
+
+
+def test_text_classes():
+    assert v.text_problem('extra_float_digits', 'pgname') is None
+    assert v.text_problem('a\u2028b', 'line')[0].startswith('contains the control character U+2028')
+    assert v.text_problem('', 'name') is None and v.text_problem(5, 'name') is None
+    assert v.text_problem('x', 'path')[0] == 'is not an absolute path without blanks, quotes, \\ ; { } #'
+    assert v.text_problem('location /x { return 204; }', 'directive') is None
+    assert 'endscript' in v.text_problem('endscript', 'script')[0] and v.text_problem('a\n\tb', 'script') is None
+    assert list(v.walk_values('h', [{'s': [{'n': 1}, {'n': 2}]}], '[*].s[*].n')) == [('h[0].s[0].n', 1), ('h[0].s[1].n', 2)]
+    assert list(v.walk_values('d', {'a': 1}, '.<keys>')) == [('d.a', 'a')]
+
+
+def test_config_text_table_names_known_variables():
+    import os
+    import yaml
+    roles = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles')
+    known = set(['lb_server'])
+    for role in os.listdir(roles):
+        path = os.path.join(roles, role, 'meta', 'argument_specs.yml')
+        if os.path.isfile(path):
+            with open(path) as handle:
+                known |= set(yaml.safe_load(handle)['argument_specs']['main'].get('options', {}))
+            with open(os.path.join(roles, role, 'defaults', 'main.yml')) as handle:
+                defaults = yaml.safe_load(handle) or {}
+            if role in v.ROLE_MARKERS:
+                assert v.ROLE_MARKERS[role] in defaults, role
+    for pattern in list(v.CONFIG_TEXT) + list(v.RANGE_RULES) + list(v.SECRET_MIN_LENGTHS):
+        root = pattern.split('.')[0].split('[')[0]
+        assert root in known or root.startswith('bulwark_'), pattern
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# argument specs: types and choices, applied on the controller; not re-checked by kind
+# ---------------------------------------------------------------------------------------------------------------
+
+SPECS = {'nginx': {'nginx_tls_profile': {'type': 'str', 'choices': ['intermediate', 'modern']},
+                   'nginx_worker_connections': {'type': 'int'}},
+         'redis': {'redis_appendonly': {'type': 'bool'}, 'redis_acl_app_password': {'type': 'int', 'no_log': True}}}
+
+
+def test_argument_specs_are_applied_to_the_hosts_of_the_role():
+    inv = inventory({'nginx_tls_profile': 'old', 'nginx_worker_connections': 'many', 'redis_appendonly': 'maybe'})
+    inv.argument_specs = SPECS
+    problems = v.validate(inv)
+    assert variables_of(problems) == ['nginx_tls_profile', 'nginx_worker_connections', 'redis_appendonly']
+    by_name = dict((p.variable, p) for p in problems)
+    assert by_name['nginx_tls_profile'].fix == 'use one of: intermediate, modern'
+    assert 'argument spec of bulwark.stack.nginx' in by_name['nginx_tls_profile'].problem
+    assert len([p for p in problems if p.variable == 'nginx_worker_connections']) == 1  # not again as "not an integer"
+
+
+def test_argument_specs_mask_no_log_values():
+    inv = inventory({'redis_acl_app_password': 'Ap3$kW8-nF2!qYh6-Jc5'})
+    inv.argument_specs = SPECS
+    problems = [p for p in v.validate(inv) if 'argument spec' in p.problem]
+    assert variables_of(problems) == ['redis_acl_app_password'] and 'Ap3$kW8' not in str(problems)
