@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import subprocess
+import time
 
 import pytest
 import testinfra
@@ -226,3 +227,111 @@ def codes(client, base, count, parallel=10):
     out = curl(client, '--parallel', '--parallel-max', str(parallel), '-w', '"%{http_code}\\n"',
                *(['-o', '/dev/null', base + '/'] * count)).stdout
     return out.split()
+
+
+# --- Redis with Sentinel ---------------------------------------------------------------------------------------------
+
+def wait_for(predicate, timeout, message):
+    """Call ``predicate`` once a second until it returns something true (returned); fail with ``message`` after
+    ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.time() < deadline, message
+        time.sleep(1)
+
+
+class RedisCluster:
+    """redis-cli views of a scenario's Redis + Sentinel hosts (one primary, replicas, a Sentinel on each).
+
+    ``admin`` and ``app`` are (user, password) pairs of Redis ACL users; addresses are the hosts' internal addresses.
+    """
+
+    def __init__(self, hosts, admin, app, sentinel_password, name='bulwark', port=6379, sentinel_port=26379):
+        self.hosts, self.admin, self.app = list(hosts), admin, app
+        self.sentinel_password, self.name, self.port, self.sentinel_port = sentinel_password, name, port, sentinel_port
+        self._ips = {}
+
+    def ip(self, name):
+        if name not in self._ips:
+            self._ips[name] = internal_ip(get_host(name))
+        return self._ips[name]
+
+    def cli(self, client, address, *args, user=None, password=None, port=None):
+        """redis-cli on testinfra host ``client`` against address:port; stdout + stderr, stripped. The password goes
+        through the environment, never the command line."""
+        env = 'REDISCLI_AUTH=%s ' % shlex.quote(password) if password else ''
+        who = '--user %s ' % shlex.quote(user) if user else ''
+        result = client.run('%sredis-cli --no-auth-warning -h %s -p %d %s%s' % (
+            env, address, port or self.port, who, ' '.join(shlex.quote(str(a)) for a in args)))
+        return (result.stdout + result.stderr).strip()
+
+    def sentinel_primary(self, client, address):
+        out = self.cli(client, address, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', self.name,
+                       password=self.sentinel_password, port=self.sentinel_port)
+        return out.splitlines()[0] if out else ''
+
+    def name_of(self, ip):
+        return [h for h in self.hosts if self.ip(h) == ip][0]
+
+    def current_primary(self):
+        """The primary's inventory name, as the sentinels say (all must agree)."""
+        client = get_host(self.hosts[0])
+        answers = {self.sentinel_primary(client, self.ip(h)) for h in self.hosts}
+        assert len(answers) == 1, answers
+        return self.name_of(answers.pop())
+
+    def info(self, name, section='replication'):
+        out = self.cli(get_host(name), self.ip(name), 'INFO', section, user=self.admin[0], password=self.admin[1])
+        return dict(line.split(':', 1) for line in out.splitlines() if ':' in line and not line.startswith('#'))
+
+    def assert_replication_follows(self, name, primary):
+        """Host name's replication.conf: no replicaof on the primary, replicaof the primary on a replica."""
+        replication = get_host(name).file('/etc/redis/replication.conf').content_string
+        if name == primary:
+            assert 'replicaof' not in replication, (name, replication)
+        else:
+            assert 'replicaof %s %d' % (self.ip(primary), self.port) in replication, (name, replication)
+        return replication
+
+    def fail_over(self):
+        """Stop the primary's redis-server until Sentinel elects another, start it again; return (old, new) once the
+        old primary is a replica of the new one with every replica linked. A key written before is read after."""
+        old = self.current_primary()
+        others = [h for h in self.hosts if h != old]
+        client = get_host(others[0])
+        user, password = self.app
+        assert self.cli(client, self.ip(old), 'SET', 'before-failover', 'kept', user=user, password=password) == 'OK'
+        get_host(old).check_output('systemctl stop redis-server')
+        try:
+            new_ip = wait_for(lambda: {self.sentinel_primary(client, self.ip(h)) for h in others} - {self.ip(old), ''},
+                              40, 'no new primary elected within 40 s')
+            assert len(new_ip) == 1, new_ip
+            new = self.name_of(new_ip.pop())
+            assert new != old
+            wait_for(lambda: self.info(new).get('role') == 'master', 20, '%s never became master' % new)
+        finally:
+            get_host(old).check_output('systemctl start redis-server')
+        # The old primary comes back as a replica of the new one.
+        wait_for(lambda: self.info(old).get('role') == 'slave' and self.info(old).get('master_host') == self.ip(new)
+                 and self.info(old).get('master_link_status') == 'up', 60,
+                 '%s did not rejoin as replica of %s' % (old, new))
+        replicas = str(len(self.hosts) - 1)
+        wait_for(lambda: self.info(new).get('connected_slaves') == replicas, 30, 'new primary has not %s replicas' % replicas)
+        assert self.cli(client, self.ip(new), 'GET', 'before-failover', user=user, password=password) == 'kept'
+        assert self.cli(client, self.ip(new), 'SET', 'after-failover', 'ok', user=user, password=password) == 'OK'
+        return old, new
+
+    def assert_follows_after_reconverge(self, old, new):
+        """After a re-converge: Sentinel still names ``new``, every host's replication.conf and sentinel.conf follow
+        it, and nothing points back at ``old``."""
+        assert self.current_primary() == new
+        for name in self.hosts:
+            replication = self.assert_replication_follows(name, new)
+            assert 'replicaof %s ' % self.ip(old) not in replication
+            sentinel_conf = get_host(name).file('/etc/redis/sentinel.conf').content_string
+            assert 'sentinel monitor %s %s %d 2' % (self.name, self.ip(new), self.port) in sentinel_conf, sentinel_conf
+        assert self.info(new)['connected_slaves'] == str(len(self.hosts) - 1)
+        assert self.info(old)['role'] == 'slave' and self.info(old)['master_host'] == self.ip(new)

@@ -10,7 +10,7 @@ HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 
 SSH = 'ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10'
-ROUTER = 'baseline-debian13'  # baseline_sysctl_ip_forward: true in molecule.yml
+ROUTER = 'host-debian13'  # baseline_sysctl_ip_forward: true in molecule.yml
 
 target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 

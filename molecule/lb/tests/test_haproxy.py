@@ -11,7 +11,7 @@ from testlib import (TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbo
                      handshake, lb_fixtures)
 
 SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
-LB, CLIENT, APPS = 'haproxy-lb', 'haproxy-app1', ('haproxy-app1', 'haproxy-app2')
+LB, CLIENT, APPS = 'haproxy-lb', 'lb-app1', ('lb-app1', 'lb-app2')
 STATS_AUTH = 'admin:molecule-stats-secret-4b1e'
 testinfra_hosts = ['ansible://' + LB]
 URL = 'https://%s' % LB
@@ -105,29 +105,29 @@ def test_requests_reach_both_backends(client):
 
 
 def test_stopped_backend_is_marked_down_and_costs_the_client_nothing(client, lb):
-    app2 = get_host('haproxy-app2')
+    app2 = get_host('lb-app2')
     app2.check_output('systemctl stop fake-app')
     try:
-        wait_status(lb, 'haproxy-app2', 'DOWN')
+        wait_status(lb, 'lb-app2', 'DOWN')
         results = bodies(client, URL, 12)
         assert all(code == '200' for _, code in results), results
-        assert {body for body, _ in results} == {'haproxy-app1'}
+        assert {body for body, _ in results} == {'lb-app1'}
     finally:
         app2.check_output('systemctl start fake-app')
-    wait_status(lb, 'haproxy-app2', 'UP')
+    wait_status(lb, 'lb-app2', 'UP')
     assert {body for body, _ in bodies(client, URL, 10)} == set(APPS)
 
 
 def test_admin_socket_drains_and_readies_a_server(client, lb):
     sock = lb.file('/run/haproxy/admin.sock')
     assert sock.is_socket and sock.group == 'haproxy' and sock.mode == 0o660
-    runtime(lb, 'set server app/haproxy-app2 state drain')
+    runtime(lb, 'set server app/lb-app2 state drain')
     try:
-        assert server_status(lb, 'haproxy-app2') == 'DRAIN'
-        assert {body for body, _ in bodies(client, URL, 8)} == {'haproxy-app1'}
+        assert server_status(lb, 'lb-app2') == 'DRAIN'
+        assert {body for body, _ in bodies(client, URL, 8)} == {'lb-app1'}
     finally:
-        runtime(lb, 'set server app/haproxy-app2 state ready')
-    assert 'haproxy-app2' in runtime(lb, 'show servers state app')
+        runtime(lb, 'set server app/lb-app2 state ready')
+    assert 'lb-app2' in runtime(lb, 'show servers state app')
     assert {body for body, _ in bodies(client, URL, 8)} == set(APPS)
 
 

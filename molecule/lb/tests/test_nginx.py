@@ -10,7 +10,7 @@ from testlib import (TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbo
                      handshake, lb_fixtures)
 
 SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
-LB, CLIENT, APPS = 'nginx-lb', 'nginx-app1', ('nginx-app1', 'nginx-app2')
+LB, CLIENT, APPS = 'nginx-lb', 'lb-app1', ('lb-app1', 'lb-app2')
 testinfra_hosts = ['ansible://' + LB]
 URL = 'https://%s' % LB
 
@@ -82,12 +82,12 @@ def test_health_is_passed_through_without_access_log(client, lb):
 
 
 def test_stopped_backend_costs_the_client_nothing(client):
-    app2 = get_host('nginx-app2')
+    app2 = get_host('lb-app2')
     app2.check_output('systemctl stop fake-app')
     try:
         results = bodies(client, URL, 12)
         assert all(code == '200' for _, code in results), results
-        assert {body for body, _ in results} == {'nginx-app1'}
+        assert {body for body, _ in results} == {'lb-app1'}
     finally:
         app2.check_output('systemctl start fake-app')
     time.sleep(6)  # nginx_upstream_fail_timeout is 5s in this scenario
@@ -95,11 +95,11 @@ def test_stopped_backend_costs_the_client_nothing(client):
 
 
 def test_upstream_entry_point_takes_a_host_out_and_back(client, lb):
-    res = ansible_playbook(os.path.join(SCENARIO, 'upstream.yml'), '-e', '{"nginx_upstream_down": ["nginx-app2"]}')
+    res = ansible_playbook(os.path.join(SCENARIO, 'upstream.yml'), '-e', '{"nginx_upstream_down": ["lb-app2"]}')
     assert res.returncode == 0, res.stdout[-3000:]
     try:
         assert 'down;' in lb.file('/etc/nginx/bulwark/upstream.conf').content_string
-        assert {body for body, _ in bodies(client, URL, 8)} == {'nginx-app1'}
+        assert {body for body, _ in bodies(client, URL, 8)} == {'lb-app1'}
     finally:
         res = ansible_playbook(os.path.join(SCENARIO, 'upstream.yml'))
         assert res.returncode == 0, res.stdout[-3000:]

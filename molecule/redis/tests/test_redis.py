@@ -1,17 +1,15 @@
 """Behaviour of bulwark.stack.redis + bulwark.stack.redis_sentinel on three hosts: replication, ACLs, Sentinel, and
 a real failover followed by a full re-converge that must keep the new topology.
 
-Shared by the scenarios `redis` (Debian 12) and `redis_trixie` (Debian 13). Traffic stays between the scenario's
-containers.
+Runs on Debian 13 (molecule/redis); the stack scenario fails Debian 12's Redis over with the same helpers
+(testlib.RedisCluster). Traffic stays between the scenario's containers.
 """
 
 import os
-import shlex
-import time
 
 import testinfra.utils.ansible_runner
 
-from testlib import ansible_playbook, get_host, internal_ip
+from testlib import RedisCluster, ansible_playbook, wait_for
 
 INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
 HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('redis'))
@@ -25,67 +23,8 @@ REPLICATION_PASSWORD = 'molecule-repl-secret-6a7b8c'
 SENTINEL_USER_PASSWORD = 'molecule-sentinel-user-9d0e1f'
 SENTINEL_PASSWORD = 'molecule-sentinel-secret-2a3b4c'
 SECRETS = (ADMIN[1], APP[1], REPLICATION_PASSWORD, SENTINEL_USER_PASSWORD, SENTINEL_PASSWORD)
-
-
-IPS = {}
-
-
-def ip_of(name):
-    if name not in IPS:
-        IPS[name] = internal_ip(get_host(name))
-    return IPS[name]
-
-
-def cli(client, address, *args, user=None, password=None, port=PORT):
-    """redis-cli on `client` against address:port; returns stdout + stderr, stripped."""
-    env = 'REDISCLI_AUTH=%s ' % shlex.quote(password) if password else ''
-    who = '--user %s ' % shlex.quote(user) if user else ''
-    result = client.run('%sredis-cli --no-auth-warning -h %s -p %d %s%s' % (
-        env, address, port, who, ' '.join(shlex.quote(str(a)) for a in args)))
-    return (result.stdout + result.stderr).strip()
-
-
-def sentinel_primary(client, address):
-    out = cli(client, address, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME, password=SENTINEL_PASSWORD,
-              port=SENTINEL_PORT)
-    return out.splitlines()[0] if out else ''
-
-
-def name_of(ip):
-    return [h for h in HOSTS if ip_of(h) == ip][0]
-
-
-def current_primary():
-    """The primary's inventory name, as the sentinels say (all must agree)."""
-    client = get_host(HOSTS[0])
-    answers = {sentinel_primary(client, ip_of(h)) for h in HOSTS}
-    assert len(answers) == 1, answers
-    return name_of(answers.pop())
-
-
-def info(host_name, section='replication'):
-    out = cli(get_host(host_name), ip_of(host_name), 'INFO', section, user=ADMIN[0], password=ADMIN[1])
-    return dict(line.split(':', 1) for line in out.splitlines() if ':' in line and not line.startswith('#'))
-
-
-def wait_for(predicate, timeout, message):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.time() < deadline, message
-        time.sleep(1)
-
-
-def assert_replication_follows(name, primary):
-    """Host name's replication.conf: no replicaof on the primary, replicaof the primary on a replica. Returns it."""
-    replication = get_host(name).file('/etc/redis/replication.conf').content_string
-    if name == primary:
-        assert 'replicaof' not in replication, (name, replication)
-    else:
-        assert 'replicaof %s %d' % (ip_of(primary), PORT) in replication, (name, replication)
-    return replication
+REDIS = RedisCluster(HOSTS, ADMIN, APP, SENTINEL_PASSWORD, name=NAME, port=PORT, sentinel_port=SENTINEL_PORT)
+ip_of, cli, current_primary, info = REDIS.ip, REDIS.cli, REDIS.current_primary, REDIS.info
 
 
 def converge():
@@ -192,41 +131,11 @@ def test_redis_cannot_rewrite_its_role_owned_config(host):
 
 
 def test_failover_then_reconverge_keeps_the_new_topology():
-    old = current_primary()
-    old_host = get_host(old)
-    others = [h for h in HOSTS if h != old]
-    client = get_host(others[0])
-    assert cli(client, ip_of(old), 'SET', 'before-failover', 'kept', user=APP[0], password=APP[1]) == 'OK'
-
-    old_host.check_output('systemctl stop redis-server')
-    try:
-        new_ip = wait_for(lambda: {sentinel_primary(client, ip_of(h)) for h in others} - {ip_of(old), ''}, 40,
-                          'no new primary elected within 40 s')
-        assert len(new_ip) == 1, new_ip
-        new = name_of(new_ip.pop())
-        assert new != old
-        wait_for(lambda: info(new).get('role') == 'master', 20, '%s never became master' % new)
-    finally:
-        old_host.check_output('systemctl start redis-server')
-
-    # The old primary comes back as a replica of the new one.
-    wait_for(lambda: info(old).get('role') == 'slave' and info(old).get('master_host') == ip_of(new)
-             and info(old).get('master_link_status') == 'up', 60, '%s did not rejoin as replica of %s' % (old, new))
-    wait_for(lambda: info(new).get('connected_slaves') == '2', 30, 'new primary has not 2 replicas')
-    assert cli(client, ip_of(new), 'GET', 'before-failover', user=APP[0], password=APP[1]) == 'kept'
-    assert cli(client, ip_of(new), 'SET', 'after-failover', 'ok', user=APP[0], password=APP[1]) == 'OK'
-
+    old, new = REDIS.fail_over()
     # Full re-converge: records the new topology, never points anyone back at the old primary.
     stats = converge()
     assert all(s['failures'] == 0 and s['unreachable'] == 0 for s in stats.values()), stats
-    assert current_primary() == new
-    for name in HOSTS:
-        replication = assert_replication_follows(name, new)
-        assert 'replicaof %s ' % ip_of(old) not in replication
-        sentinel_conf = get_host(name).file('/etc/redis/sentinel.conf').content_string
-        assert 'sentinel monitor %s %s %d 2' % (NAME, ip_of(new), PORT) in sentinel_conf, sentinel_conf
-    assert info(new)['connected_slaves'] == '2'
-    assert info(old)['role'] == 'slave' and info(old)['master_host'] == ip_of(new)
+    REDIS.assert_follows_after_reconverge(old, new)
     FAILED_OVER.append(new)
 
 
@@ -241,4 +150,4 @@ def test_check_mode_after_failover_and_reconverge_changes_nothing(check_mode_rec
         stats = check_mode_recap[name]
         assert stats['failures'] == 0 and stats['unreachable'] == 0, (name, stats)
         assert stats['changed'] == 0, (name, stats['changed_tasks'])
-        assert_replication_follows(name, primary)
+        REDIS.assert_replication_follows(name, primary)

@@ -1,7 +1,8 @@
 """The whole stack on the lab topology, converged by site.yml: end to end, firewall matrix, audit, rolling deploys.
 
 Tests run in file order and build on each other: the v2 rollout happens under load, then the broken v3 rollout is
-rolled back, then the audit is made to fail on purpose. All traffic stays between this scenario's containers: the
+rolled back, then the audit is made to fail on purpose, and last Redis fails over (Debian 12; molecule/redis runs
+Debian 13) and is re-converged. All traffic stays between this scenario's containers: the
 client is the monitoring host (it is the host a synthetic check would run on).
 """
 
@@ -15,7 +16,7 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 
-from testlib import get_host, internal_ip, probe, run_audit
+from testlib import RedisCluster, get_host, internal_ip, probe, run_audit
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -33,6 +34,7 @@ CLIENT = GROUPS['monitoring'][0]
 testinfra_hosts = [CLIENT]
 
 SITE = str(ROOT / 'site.yml')
+REDIS_CONVERGE = str(ROOT / 'molecule' / 'redis' / 'converge.yml')  # the redis roles on the redis group
 DEPLOY = str(ROOT / 'playbooks' / 'deploy.yml')
 AUDIT = str(ROOT / 'playbooks' / 'audit.yml')
 LOADGEN = ROOT / 'benchmarks' / 'loadgen.py'
@@ -321,3 +323,30 @@ def test_each_misconfiguration_is_reported_by_id():
                 get_host(host).run(restore)
     rc, ids, _ = run_audit(AUDIT, '-e', 'bulwark_audit_fail_on=warning')
     assert ids == {name: [] for name in HOSTS} and rc == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Redis on Debian 12: a real failover, the app follows it, a re-converge keeps it (last: it moves the primary)
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_redis_failover_is_followed_by_the_app_and_kept_by_a_reconverge(client, addresses, run_playbook):
+    redis_vars = RUNNER.get_variables(GROUPS['redis'][0])
+    redis = RedisCluster(GROUPS['redis'],
+                         (redis_vars.get('redis_acl_admin_user', 'admin'), redis_vars['redis_acl_admin_password']),
+                         (redis_vars.get('redis_acl_app_user', 'app'), redis_vars['redis_acl_app_password']),
+                         redis_vars['redis_sentinel_password'])
+    assert {get_host(name).system_info.release.split('.')[0] for name in GROUPS['redis']} == {'12'}
+    old, new = redis.fail_over()
+    # The app finds the new primary through Sentinel: /health (it asks Sentinel, then PINGs that primary) is 200
+    # through every LB.
+    for lb in LBS:
+        reply = fetch(client, addresses, lb, '/health')
+        assert reply['status'] == 200 and json.loads(reply['body'])['checks']['redis']['status'] == 'ok', reply
+    # Re-converging the Redis hosts records the new topology and points nobody back at the old primary...
+    result = run_playbook(REDIS_CONVERGE, json_output=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    redis.assert_follows_after_reconverge(old, new)
+    # ...and a dry run afterwards predicts no change.
+    result = run_playbook(REDIS_CONVERGE, '--check', '--diff', json_output=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert all(s['changed'] == 0 and s['failures'] == 0 for s in result.report['stats'].values()), result.report['stats']
