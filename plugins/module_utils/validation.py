@@ -758,9 +758,9 @@ def _problems_of_secrets(inv, host, min_length, min_bits):
             continue
         bits, reasons = strength
         if bits < min_bits:
+            built = ' (it is built from %s)' % ', '.join(reasons) if reasons else ''
             out.append(Problem(path, where, mask(text), 'secret is easy to guess: the zxcvbn estimator needs about 2^%d '
-                               'guesses, fewer than 2^%d%s' % (bits, min_bits,
-                                                              ' (it is built from %s)' % ', '.join(reasons) if reasons else ''),
+                               'guesses, fewer than 2^%d%s' % (bits, min_bits, built),
                                'use a random secret (openssl rand -base64 24): no words, names, years, dates, keyboard '
                                'runs or repeats'))
             continue
@@ -1226,19 +1226,16 @@ def walk_values(path, value, rest):
     if step == '[*]':
         if isinstance(value, (list, tuple)):
             for index, item in enumerate(value):
-                for found in walk_values('%s[%d]' % (path, index), item, tail):
-                    yield found
+                yield from walk_values('%s[%d]' % (path, index), item, tail)
     elif step in ('.*', '.<keys>'):
         if isinstance(value, dict):
             for key in sorted(value, key=str):
                 if step == '.<keys>':
                     yield _key_path(path, key), key
                 else:
-                    for found in walk_values(_key_path(path, key), value[key], tail):
-                        yield found
+                    yield from walk_values(_key_path(path, key), value[key], tail)
     elif isinstance(value, dict) and match.group(1) in value:
-        for found in walk_values('%s.%s' % (path, match.group(1)), value[match.group(1)], tail):
-            yield found
+        yield from walk_values('%s.%s' % (path, match.group(1)), value[match.group(1)], tail)
 
 
 def _balanced(text):
@@ -1592,9 +1589,8 @@ def check_logrotate_rules(inv):
                 return '%s.%s' % (base, name) if key is None else '%s.%s.%s' % (base, name, key)
             for path, problem, fix in _logrotate_rule_problems(name, rule, v.get('logrotate_defaults'), path_of):
                 root = path.split('.')[0]
-                out.append(Problem(path, host.where(root), show(rule.get(path.split('.')[-1].split('[')[0])
-                                                                   if isinstance(rule, dict) else rule),
-                                   problem, fix or 'see the logrotate role README'))
+                shown = show(rule.get(path.split('.')[-1].split('[')[0]) if isinstance(rule, dict) else rule)
+                out.append(Problem(path, host.where(root), shown, problem, fix or 'see the logrotate role README'))
         if 'logrotate_timer_oncalendar' in v and not str(v.get('logrotate_timer_oncalendar') or '').strip():
             out.append(Problem('logrotate_timer_oncalendar', host.where('logrotate_timer_oncalendar'), "''", 'is empty',
                                'use a systemd OnCalendar expression such as hourly or daily'))
