@@ -12,7 +12,7 @@ BULWARK_IMAGE_REPO=${BULWARK_IMAGE_REPO:-bulwark/debian-systemd}
 BULWARK_IMAGE_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,procps,ca-certificates
 _BULWARK_STARTED_DOCKERD_PID=
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+log() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 apt_install() {

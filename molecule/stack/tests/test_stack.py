@@ -6,6 +6,7 @@ Debian 13) and is re-converged. All traffic stays between this scenario's contai
 client is the monitoring host (it is the host a synthetic check would run on).
 """
 
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -148,20 +149,29 @@ def test_firewall_connectivity_matrix(addresses):
     allowed = reachability_matrix(groups, table)
     mismatches = []
     opened = 0
+    expected, ssh = {}, {}
     for source in HOSTS:
-        expected = {}
+        expected[source] = {}
         for dest in HOSTS:
             if dest == source:
                 continue
             for port in ports:
-                expected['%s:%d' % (addresses[dest], port)] = 'open' if (source, dest, port) in allowed else 'timeout'
-        ssh = ['%s:22' % addresses[dest] for dest in HOSTS if dest != source]
-        observed = probe(get_host(source), list(expected) + ssh)
-        for target, want in expected.items():
+                expected[source]['%s:%d' % (addresses[dest], port)] = ('open' if (source, dest, port) in allowed
+                                                                       else 'timeout')
+        ssh[source] = ['%s:22' % addresses[dest] for dest in HOSTS if dest != source]
+    # Every source probes at the same time (a dropped probe waits out its timeout): one thread per source host.
+    hosts = {source: get_host(source) for source in HOSTS}  # testinfra objects made here, used by the threads
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
+        rows = dict(zip(HOSTS, pool.map(lambda source: probe(hosts[source], list(expected[source]) + ssh[source]),
+                                        HOSTS)))
+    for source in HOSTS:
+        observed = rows[source]
+        for target, want in expected[source].items():
             if observed[target] != want:
                 mismatches.append('%s -> %s: %s, expected %s' % (source, target, observed[target], want))
-        mismatches += ['%s -> %s: SSH timed out' % (source, t) for t in ssh if observed[t] not in ('open', 'refused')]
-        opened += sum(1 for want in expected.values() if want == 'open')
+        mismatches += ['%s -> %s: SSH timed out' % (source, t) for t in ssh[source]
+                       if observed[t] not in ('open', 'refused')]
+        opened += sum(1 for want in expected[source].values() if want == 'open')
     assert mismatches == []
     # The matrix is not trivially closed: lb->app, app->pgbouncer, app/redis->redis, monitoring->all, any->lb.
     assert opened >= len(HOSTS) + 2 * len(APPS)
