@@ -192,20 +192,31 @@ def lb_fixtures(lb_name, client_name):
         return get_host(lb_name)
 
     @pytest.fixture(scope='module', name='client')
-    def client(lb):
+    def client():
         cli = get_host(client_name)
-        pem = lb.file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
-        cli.run('cat > %s <<"EOF"\n%sEOF' % (LAB_CA, pem))
+        trust_lab_ca(cli, lb_name)
         return cli
 
     @pytest.fixture(scope='module', name='handshakes')
     def handshakes(client):
-        """Every handshake of TLS_CASES, run in one go on the client (one remote command, not dozens)."""
-        out = client.check_output('python3 -c %s %s %s %s' % (
-            shlex.quote(TLS_SCRIPT), lb_name, LAB_CA, shlex.quote(json.dumps(TLS_CASES))))
-        return json.loads(out)
+        return run_handshakes(client, lb_name)
 
     return lb, client, handshakes
+
+
+def trust_lab_ca(client, lb_name):
+    """Make the LB's lab CA the one (LAB_CA) that curl and openssl on the client trust."""
+    pem = get_host(lb_name).file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
+    client.run('cat > %s <<"EOF"\n%sEOF' % (LAB_CA, pem))
+
+
+def run_handshakes(client, lb_name):
+    """Every handshake of TLS_CASES against lb_name, run in one go on the client (one remote command, not dozens),
+    trusting only that LB's lab CA; {case: [returncode, output tail]}."""
+    trust_lab_ca(client, lb_name)
+    out = client.check_output('python3 -c %s %s %s %s' % (
+        shlex.quote(TLS_SCRIPT), lb_name, LAB_CA, shlex.quote(json.dumps(TLS_CASES))))
+    return json.loads(out)
 
 
 def handshake(handshakes, name):

@@ -1,13 +1,12 @@
-"""Behaviour of bulwark.stack.nginx, seen from a client container: TLS profile, redirect, headers, balancing,
-failover, rate limit, validated reloads and the upstream entry point."""
+"""Behaviour of bulwark.stack.nginx, seen from a client container: balancing, failover, rate limit, validated
+reloads and the upstream entry point. Its TLS profile, redirect and headers: test_lb_profile.py."""
 
 import os
 import time
 
 import pytest
 
-from testlib import (TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbook, bodies, codes, curl, get_host,
-                     handshake, lb_fixtures)
+from testlib import ansible_playbook, bodies, codes, curl, get_host, lb_fixtures
 
 SCENARIO = os.environ['MOLECULE_SCENARIO_DIRECTORY']
 LB, CLIENT, APPS = 'nginx-lb', 'lb-app1', ('lb-app1', 'lb-app2')
@@ -15,54 +14,6 @@ testinfra_hosts = ['ansible://' + LB]
 URL = 'https://%s' % LB
 
 lb, client, handshakes = lb_fixtures(LB, CLIENT)  # module fixtures: the LB, the client with the lab CA, TLS handshakes
-
-
-@pytest.mark.parametrize('version', ['-tls1', '-tls1_1'])
-def test_old_tls_versions_are_refused(handshakes, version):
-    rc, out = handshake(handshakes, 'old:' + version)
-    assert rc != 0, out
-    assert 'Cipher is (NONE)' in out or 'alert protocol version' in out or 'no protocols available' in out, out
-
-
-@pytest.mark.parametrize('cipher', TLS12_ALLOWED)
-def test_tls12_profile_ciphers_succeed(handshakes, cipher):
-    rc, out = handshake(handshakes, 'tls12:' + cipher)
-    assert rc == 0 and 'Cipher is %s' % cipher in out and 'Verify return code: 0 (ok)' in out, out
-
-
-@pytest.mark.parametrize('cipher', TLS12_REFUSED)
-def test_tls12_other_ciphers_are_refused(handshakes, cipher):
-    rc, out = handshake(handshakes, 'tls12-refused:' + cipher)
-    assert rc != 0, out
-
-
-@pytest.mark.parametrize('suite', TLS13_ALLOWED)
-def test_tls13_profile_suites_succeed(handshakes, suite):
-    rc, out = handshake(handshakes, 'tls13:' + suite)
-    assert rc == 0 and 'TLSv1.3' in out and 'Cipher is %s' % suite in out, out
-
-
-def test_tls13_groups_follow_the_profile(handshakes):
-    assert handshake(handshakes, 'group:X25519')[0] == 0
-    rc, out = handshake(handshakes, 'group:ffdhe2048')
-    assert rc != 0, out
-
-
-def test_http_redirects_with_308(client):
-    out = client.check_output('curl -s -o /dev/null -w "%%{http_code} %%{redirect_url}" "http://%s/some/path?q=1"' % LB)
-    assert out == '308 https://%s/some/path?q=1' % LB
-
-
-def test_http2_and_security_headers(client):
-    res = curl(client, '--http2', '-D', '-', '-o', '/dev/null', '-w', '"%{http_version}"', URL + '/')
-    headers = res.stdout.lower()
-    assert res.stdout.endswith('2'), res.stdout
-    assert 'strict-transport-security: max-age=63072000' in headers
-    assert 'x-frame-options: deny' in headers
-    assert 'x-content-type-options: nosniff' in headers
-    assert 'referrer-policy: strict-origin-when-cross-origin' in headers
-    assert "content-security-policy: default-src 'self'" in headers
-    assert 'server: nginx\r\n' in headers  # server_tokens off: no version
 
 
 def test_requests_reach_both_backends(client):
