@@ -94,6 +94,11 @@ def current_release(app):
     return get_host(app).check_output('basename "$(readlink %s/current)"' % APP_ROOT)
 
 
+def service_started(app):
+    """When the app's service last started (PID and start time: a restart changes both)."""
+    return get_host(app).check_output('systemctl show --property=MainPID,ExecMainStartTimestampMonotonic bulwark-app')
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the whole path
 # ---------------------------------------------------------------------------------------------------------------
@@ -246,6 +251,7 @@ def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playb
 
 
 def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, run_playbook):
+    started_before = {app: service_started(app) for app in APPS}
     start_load(client, addresses)
     try:
         result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V3, '-e', 'app_sample_never_ready=true')
@@ -256,9 +262,12 @@ def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, ru
     assert load['failed'] == 0, load
     assert set(load['versions']) == {V2}, load
     assert current_release(APPS[0]) == V2
+    # v3 was prepared on every app host at once (unpacked beside v2); the hosts after the first never switched to it
+    # and were never drained: they still run v2, the process started before this deploy.
     for app in APPS[1:]:
         assert current_release(app) == V2
-        assert not get_host(app).file('%s/releases/%s' % (APP_ROOT, V3)).exists
+        assert get_host(app).file('%s/releases/%s' % (APP_ROOT, V3)).is_directory
+        assert service_started(app) == started_before[app], app
     for lb in LBS:
         served = {fetch(client, addresses, lb, '/version')['headers']['x-served-by'] for _ in range(30)}
         assert served == set(APPS), (lb, served)
