@@ -8,9 +8,9 @@ client is the monitoring host (it is the host a synthetic check would run on).
 
 import concurrent.futures
 import json
-import re
 import os
 import pathlib
+import re
 import shlex
 import sys
 import time
