@@ -99,37 +99,87 @@ def pairs_to_dict(reply):
     return dict(zip(reply[0::2], reply[1::2]))
 
 
-def decide_primary(answers, total_sentinels):
-    """Which primary the sentinels point at, from each sentinel's answer to SENTINEL GET-MASTER-ADDR-BY-NAME.
+# What one sentinel or one Redis node said, as classified by the module (``state`` of each report):
+#   sentinels: 'primary' (names one), 'unmonitored' (answers, monitors no such name), 'refused' (nothing listens),
+#              'auth' (refused the credentials), 'error' (timeout, unreachable, protocol error);
+#   Redis nodes (ROLE): 'master', 'replica', 'refused', 'auth', 'error'.
+SILENT = ('refused',)
 
-    ``answers`` maps a sentinel (any label) to ``[host, port]``, or to None when that sentinel does not answer or
-    does not monitor the name. Returns ``{'host': ..., 'port': ...}``, or None when no sentinel names a primary
-    (nothing deployed yet: the caller bootstraps from its configured initial primary). When the sentinels that
-    answer disagree, the address named by a strict majority of ``total_sentinels`` wins (that is what a failover
-    needs too); without such a majority this raises RedisTopologyError, because templating either side could point
-    replicas at a stale primary.
+
+def decide_primary(sentinels, nodes, bootstrap_from_role=False):
+    """The current primary, decided fail-closed from the sentinels' answers checked against ROLE on the Redis nodes.
+
+    ``sentinels``: one report per configured sentinel, ``{'sentinel': label, 'state': ..., 'primary': [host, port]
+    or None, 'error': text}``. ``nodes``: one report per Redis host, ``{'node': host, 'state': ..., 'following':
+    [host, port] or None, 'error': text}``.
+
+    Returns ``{'host': ..., 'port': ...}``, or None when there is provably no running topology (no sentinel and no
+    Redis listens on any Redis host: the caller bootstraps from its configured initial primary). Raises
+    RedisTopologyError, saying what each one answered and what to do, whenever the primary cannot be known for sure:
+    a sentinel or node refuses the credentials, no strict majority of the configured sentinels names one address,
+    the named primary does not answer ROLE as master, another node also claims to be master, or no sentinel answers
+    while Redis runs. With ``bootstrap_from_role`` (an operator's explicit choice, to finish a first deployment that
+    stopped before the sentinels started) the last case takes the one master ROLE reports when every node answers and
+    every replica follows it.
     """
+    def said(reports, key):
+        return '; '.join('%s: %s' % (r[key], r.get('error') or (
+            '%s %s:%s' % (r['state'], r['primary'][0], r['primary'][1]) if r.get('primary') else
+            '%s of %s:%s' % (r['state'], r['following'][0], r['following'][1]) if r.get('following') else r['state']))
+            for r in reports)
+
+    refused = [r['sentinel'] for r in sentinels if r['state'] == 'auth'] + [r['node'] for r in nodes if r['state'] == 'auth']
+    if refused:
+        raise RedisTopologyError(
+            '%s refused the credentials this run sends (%s). Nothing was changed. If a Sentinel or Redis password is '
+            'being rotated, follow the rotation runbook in the README; otherwise check the vault values'
+            % (', '.join(refused), said(sentinels, 'sentinel')))
+    total = len(sentinels)
+    need = total // 2 + 1
     votes = {}
-    for sentinel, addr in sorted(answers.items()):
-        if not addr:
-            continue
-        key = (str(addr[0]), int(addr[1]))
-        votes.setdefault(key, []).append(sentinel)
-    if not votes:
+    for report in sentinels:
+        if report['state'] == 'primary':
+            votes.setdefault((str(report['primary'][0]), int(report['primary'][1])), []).append(report['sentinel'])
+    masters = [r for r in nodes if r['state'] == 'master']
+    if votes:
+        ranked = sorted(votes.items(), key=lambda item: (-len(item[1]), item[0]))
+        (host, port), names = ranked[0]
+        if len(names) < need:
+            raise RedisTopologyError(
+                'no address is named by a majority (%d of %d) of the sentinels (%s). A failover may be in progress, '
+                'sentinels may be down or partitioned: nothing was changed. Check `SENTINEL MASTERS` on each '
+                'sentinel, bring them back, then run again' % (need, total, said(sentinels, 'sentinel')))
+        node = [r for r in nodes if r['node'] == host]
+        if node and node[0]['state'] != 'master':
+            raise RedisTopologyError(
+                'the sentinels name %s:%d as the primary, but that host answers ROLE as %s (%s). Nothing was changed: '
+                'wait for the failover to finish (or bring the primary back), then run again'
+                % (host, port, node[0]['state'], said(nodes, 'node')))
+        others = [r['node'] for r in masters if r['node'] != host]
+        if others:
+            raise RedisTopologyError(
+                'the sentinels name %s:%d as the primary, but %s also answer(s) ROLE as master (%s): a split brain or '
+                'an old primary not yet reconfigured. Nothing was changed: let Sentinel reconfigure it, then run again'
+                % (host, port, ', '.join(others), said(nodes, 'node')))
+        return {'host': host, 'port': port}
+    unknown = [r['sentinel'] for r in sentinels if r['state'] == 'error'] + \
+        [r['node'] for r in nodes if r['state'] == 'error']
+    running = [r['node'] for r in nodes if r['state'] not in SILENT]
+    if not unknown and not running:
         return None
-    if len(votes) == 1:
-        host, port = list(votes)[0]
-        return {'host': host, 'port': port}
-    need = total_sentinels // 2 + 1
-    ranked = sorted(votes.items(), key=lambda item: -len(item[1]))
-    if len(ranked[0][1]) >= need:
-        host, port = ranked[0][0]
-        return {'host': host, 'port': port}
-    detail = '; '.join('%s:%d named by %s' % (h, p, ', '.join(names)) for (h, p), names in ranked)
+    if bootstrap_from_role and not unknown and len(masters) == 1 and len(running) == len(nodes):
+        primary = masters[0]['node']
+        port = masters[0].get('port')
+        if all(r['state'] == 'master' or (r.get('following') and str(r['following'][0]) == primary) for r in nodes):
+            return {'host': primary, 'port': port}
     raise RedisTopologyError(
-        'the sentinels disagree on the current primary (%s) and no address has a majority of %d of %d sentinels. '
-        'A failover may be in progress or the sentinels are partitioned: wait for the failover to finish, check '
-        '`SENTINEL MASTERS` on each sentinel, then run again' % (detail, need, total_sentinels))
+        'no sentinel names a primary (sentinels: %s), but %s (Redis: %s). The primary cannot be known for sure, so '
+        'nothing was changed. Start the sentinels (systemctl start redis-sentinel) or bring the unreachable hosts '
+        'back, then run again. Only if a first deployment stopped before its sentinels started, set '
+        'redis_discovery_bootstrap=true once to take the primary that ROLE reports'
+        % (said(sentinels, 'sentinel'),
+           'cannot reach %s' % ', '.join(unknown) if unknown else 'Redis runs on %s' % ', '.join(running),
+           said(nodes, 'node')))
 
 
 def failover_in_progress(master_info):

@@ -69,7 +69,8 @@ CERT_MIN_DAYS = 14
 # variable -> kind. Kinds: 'port'; ('int', lo, hi); 'size' (memory with unit: 512mb, 2GB, 1073741824);
 # 'size_or_percent' (also 50%); 'redis_memory' (what redis.conf takes: 512mb, 2gb, or 1%-90% of RAM);
 # 'journald_size' (1G, 500M); 'duration' (seconds, or with unit: 500ms, 30s, 5m, 1h, 7d); 'rate' (10r/s);
-# 'cidr' (a network or address); 'ip'. Ranges only: a type the argument spec declares is checked there.
+# 'cidr' (a network or address); 'ip'; 'systemd_size' (512M, 2G, or infinity); 'cpu_quota' (a percentage of one
+# CPU such as 150%, or '' for none). Ranges only: a type the argument spec declares is checked there.
 RANGE_RULES = {
     'bulwark_internal_network': 'cidr',
     'bulwark_internal_address': 'ip',
@@ -129,6 +130,10 @@ RANGE_RULES = {
     'app_keep_releases': ('int', 1, 100),
     'app_stop_timeout': ('int', 1, 86400),
     'app_start_timeout': ('int', 1, 86400),
+    'app_memory_max': 'systemd_size',
+    'app_cpu_quota': 'cpu_quota',
+    'app_tasks_max': ('int', 16, 1000000),
+    'app_tmp_size': 'systemd_size',
 }
 
 # suffix -> kind, for variables of any role not listed above. First match wins.
@@ -627,6 +632,14 @@ def check_kind(variable, value, kind, typed=False):
     if kind == 'journald_size':
         if not re.fullmatch(r'[1-9][0-9]*[KMGT]?', str(value)):
             return 'not a journald size', 'use a whole number with K, M, G or T, such as 500M or 1G'
+        return None
+    if kind == 'systemd_size':
+        if not re.fullmatch(r'[1-9][0-9]*[KMGT]?|infinity', str(value)):
+            return 'not a systemd size', 'use a whole number with K, M, G or T, such as 512M or 2G, or infinity'
+        return None
+    if kind == 'cpu_quota':
+        if not re.fullmatch(r'(|[1-9][0-9]{0,4}%)', str(value)):
+            return 'not a CPU quota', 'use a percentage of one CPU such as 50% or 200%, or "" for no quota'
         return None
     if kind == 'rate':
         if not re.fullmatch(r'[1-9][0-9]*r/[sm]', str(value)):

@@ -8,15 +8,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: redis_sentinel_primary
 version_added: 0.1.0
-short_description: Ask running Redis Sentinels which host is the current primary
+short_description: Ask running Redis Sentinels which host is the current primary, checked against ROLE
 description:
   - Connects to each given Sentinel, authenticates, and asks C(SENTINEL GET-MASTER-ADDR-BY-NAME) and
-    C(SENTINEL MASTER) for O(master_name). Read-only; changes nothing.
-  - When the answering sentinels agree, or a strict majority of all given sentinels names one address, that address
-    is returned as RV(primary). When no sentinel answers or none monitors O(master_name) (nothing deployed yet),
-    RV(primary) is null and the caller bootstraps from its configured initial primary.
-  - When the sentinels disagree without a majority the module fails, naming what each one said, so a play never
-    templates replicas or sentinels against a stale primary.
+    C(SENTINEL MASTER) for O(master_name); then asks C(ROLE) on each of O(redis_nodes). Read-only; changes nothing.
+  - Fails closed. The address named by a strict majority of all given sentinels is returned as RV(primary) only when
+    that node answers C(ROLE) as master and no other node does. RV(primary) is null (the caller bootstraps from its
+    configured initial primary) only when provably nothing runs yet, that is when no sentinel and no Redis node
+    listens. In every other case (credentials refused, no majority, sentinels down while Redis runs, hosts
+    unreachable, a second master) the module fails and says what each sentinel and node answered, so a play never
+    templates replicas or sentinels against a primary it is not sure of.
   - Speaks the Redis protocol over a plain TCP socket; needs no Python Redis client on the target.
 options:
   sentinels:
@@ -42,8 +43,33 @@ options:
     description: Sentinel password (C(requirepass) of the sentinels). Empty sends no AUTH.
     type: str
     default: ""
+  redis_nodes:
+    description:
+      - Addresses of the Redis hosts (C(host) or C(host:port)), asked C(ROLE). Empty skips the check against ROLE.
+    type: list
+    elements: str
+    default: []
+  redis_port:
+    description: Default Redis port for O(redis_nodes) entries without one.
+    type: int
+    default: 6379
+  redis_username:
+    description: ACL user for C(ROLE) on the Redis nodes (the sentinel user is allowed it).
+    type: str
+    default: ""
+  redis_password:
+    description: Password of O(redis_username). Empty sends no AUTH.
+    type: str
+    default: ""
+  bootstrap_from_role:
+    description:
+      - When no sentinel answers but Redis runs, take the one master C(ROLE) reports, provided every node answers
+        and every replica follows it. Only for finishing a first deployment that stopped before its sentinels
+        started; without it that case fails.
+    type: bool
+    default: false
   timeout:
-    description: Seconds to wait for each sentinel to connect and answer.
+    description: Seconds to wait for each sentinel or node to connect and answer.
     type: float
     default: 2.0
 attributes:
@@ -57,11 +83,14 @@ author: bulwark.stack maintainers (@bulwark-stack)
 """
 
 EXAMPLES = r"""
-- name: Current primary according to the running sentinels
+- name: Current primary according to a majority of the sentinels, confirmed by ROLE
   bulwark.stack.redis_sentinel_primary:
     sentinels: "{{ groups['redis'] | map('extract', hostvars) | map('bulwark.stack.internal_address') | list }}"
     master_name: bulwark
     password: "{{ vault_redis_sentinel_password }}"
+    redis_nodes: "{{ groups['redis'] | map('extract', hostvars) | map('bulwark.stack.internal_address') | list }}"
+    redis_username: sentinel
+    redis_password: "{{ vault_redis_sentinel_user_password }}"
   register: redis_discovered
   run_once: true
 
@@ -72,7 +101,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 primary:
-  description: The current primary, or null when no sentinel names one (nothing deployed yet).
+  description: The current primary, or null when provably nothing runs yet (no sentinel and no Redis listens).
   returned: always
   type: dict
   sample: {"host": "172.30.90.12", "port": 6379}
@@ -100,7 +129,16 @@ sentinels:
   elements: dict
   sample:
     - {"sentinel": "172.30.90.12:26379", "primary": ["172.30.90.12", 6379], "flags": "master", "masters": ["bulwark"], "error": ""}
-    - {"sentinel": "172.30.90.13:26379", "primary": null, "flags": "", "masters": [], "error": "ConnectionRefusedError: [Errno 111] Connection refused"}
+    - {"sentinel": "172.30.90.13:26379", "primary": null, "flags": "", "masters": [], "state": "refused",
+       "error": "ConnectionRefusedError: [Errno 111] Connection refused"}
+nodes:
+  description: What each Redis node answered to ROLE.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"node": "172.30.90.12", "port": 6379, "state": "master", "following": null, "error": ""}
+    - {"node": "172.30.90.13", "port": 6379, "state": "replica", "following": ["172.30.90.12", 6379], "error": ""}
 """
 
 import socket
@@ -153,27 +191,57 @@ class Connection(object):
         self.sock.close()
 
 
+class AuthRefused(Exception):
+    """The server refused the credentials (or the command for lack of them)."""
+
+
+def authenticate(conn, username, password):
+    if password:
+        reply = conn.call(*(['AUTH', username, password] if username else ['AUTH', password]))
+        if isinstance(reply, RespError):
+            raise AuthRefused('AUTH refused: %s' % reply.message)
+
+
 def ask(host, port, params):
-    """One sentinel's view: (primary [host, port] or None, master flags dict, monitored names, error text)."""
+    """One sentinel's view: (primary [host, port] or None, master flags dict, monitored names)."""
     conn = Connection(host, port, params['timeout'])
     try:
-        if params['password']:
-            auth = ['AUTH', params['username'], params['password']] if params['username'] else ['AUTH', params['password']]
-            reply = conn.call(*auth)
-            if isinstance(reply, RespError):
-                return None, {}, [], 'AUTH refused: %s' % reply.message
+        authenticate(conn, params['username'], params['password'])
         masters = conn.call('SENTINEL', 'MASTERS')
         if isinstance(masters, RespError):
-            return None, {}, [], 'SENTINEL MASTERS refused: %s' % masters.message
+            raise AuthRefused('SENTINEL MASTERS refused: %s' % masters.message)
         names = sorted(str(pairs_to_dict(item).get('name')) for item in masters or [])
         addr = conn.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', params['master_name'])
         if isinstance(addr, RespError) or not addr:
-            return None, {}, names, ''
+            return None, {}, names
         info = conn.call('SENTINEL', 'MASTER', params['master_name'])
         info = {} if isinstance(info, RespError) else pairs_to_dict(info)
-        return [str(addr[0]), int(addr[1])], info, names, ''
+        return [str(addr[0]), int(addr[1])], info, names
     finally:
         conn.close()
+
+
+def role(host, port, params):
+    """One Redis node's answer to ROLE: ('master', None) or ('replica', [primary host, port])."""
+    conn = Connection(host, port, params['timeout'])
+    try:
+        authenticate(conn, params['redis_username'], params['redis_password'])
+        reply = conn.call('ROLE')
+        if isinstance(reply, RespError):
+            raise AuthRefused('ROLE refused: %s' % reply.message)
+        if reply and reply[0] == 'master':
+            return 'master', None
+        if reply and reply[0] == 'slave':
+            return 'replica', [str(reply[1]), int(reply[2])]
+        raise ValueError('unexpected ROLE reply %r' % (reply,))
+    finally:
+        conn.close()
+
+
+def failure(exc):
+    """The report state and text for an exception while asking a sentinel or node."""
+    state = 'auth' if isinstance(exc, AuthRefused) else 'refused' if isinstance(exc, ConnectionRefusedError) else 'error'
+    return state, '%s: %s' % (type(exc).__name__, exc) if state != 'auth' else str(exc)
 
 
 def main():
@@ -184,35 +252,52 @@ def main():
             master_name=dict(type='str', required=True),
             username=dict(type='str', default=''),
             password=dict(type='str', default='', no_log=True),
+            redis_nodes=dict(type='list', elements='str', default=[]),
+            redis_port=dict(type='int', default=6379),
+            redis_username=dict(type='str', default=''),
+            redis_password=dict(type='str', default='', no_log=True),
+            bootstrap_from_role=dict(type='bool', default=False),
             timeout=dict(type='float', default=2.0),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    report, answers, in_failover, answering = [], {}, False, 0
+    report, nodes, in_failover, answering = [], [], False, 0
     for entry in params['sentinels']:
         try:
             host, port = split_address(entry, params['port'])
         except ValueError:
             module.fail_json(msg='sentinels entry %r is not host or host:port' % entry)
         label = '%s:%d' % (host, port)
+        primary, info, names, state, error = None, {}, [], '', ''
         try:
-            primary, info, names, error = ask(host, port, params)
-        except (OSError, ValueError) as exc:
-            primary, info, names, error = None, {}, [], '%s: %s' % (type(exc).__name__, exc)
-        if not error:
+            primary, info, names = ask(host, port, params)
+            state = 'primary' if primary else 'unmonitored'
             answering += 1
+        except (AuthRefused, OSError, ValueError) as exc:
+            state, error = failure(exc)
         if primary and failover_in_progress(info):
             in_failover = True
-        answers[label] = primary
         report.append(dict(sentinel=label, primary=primary, flags=str(info.get('flags', '')), masters=names,
-                           error=error))
+                           state=state, error=error))
+    for entry in params['redis_nodes']:
+        try:
+            host, port = split_address(entry, params['redis_port'])
+        except ValueError:
+            module.fail_json(msg='redis_nodes entry %r is not host or host:port' % entry)
+        following, error = None, ''
+        try:
+            state, following = role(host, port, params)
+        except (AuthRefused, OSError, ValueError) as exc:
+            state, error = failure(exc)
+        nodes.append(dict(node=host, port=port, state=state, following=following, error=error))
     try:
-        primary = decide_primary(answers, len(params['sentinels']))
+        primary = decide_primary(report, nodes, params['bootstrap_from_role'])
     except RedisTopologyError as exc:
-        module.fail_json(msg=str(exc), sentinels=report, failover_in_progress=in_failover)
+        module.fail_json(msg=str(exc), sentinels=report, nodes=nodes, failover_in_progress=in_failover,
+                         answering=answering)
     module.exit_json(changed=False, primary=primary, answering=answering, failover_in_progress=in_failover,
-                     sentinels=report)
+                     sentinels=report, nodes=nodes)
 
 
 if __name__ == '__main__':

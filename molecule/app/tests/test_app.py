@@ -89,15 +89,17 @@ def test_listens_only_on_internal_address(target):
 
 def test_service_user_and_sandbox(target):
     props = dict(line.split('=', 1) for line in target.check_output(
-        'systemctl show %s -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp '
-        '-p CapabilityBoundingSet -p ReadWritePaths -p KillSignal -p TimeoutStopUSec -p ActiveState' % SERVICE
+        'systemctl show %s -p User -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p CapabilityBoundingSet '
+        '-p ReadWritePaths -p KillSignal -p TimeoutStopUSec -p ActiveState -p MemoryMax -p CPUQuotaPerSecUSec '
+        '-p TasksMax' % SERVICE
     ).splitlines())
     assert props['ActiveState'] == 'active'
     assert props['User'] == 'bulwark-app'
     assert props['NoNewPrivileges'] == 'yes'
     assert props['ProtectSystem'] == 'strict'
     assert props['ProtectHome'] == 'yes'
-    assert props['PrivateTmp'] == 'yes'
+    # Resource limits (defaults): 512M of memory, two CPUs, 512 tasks.
+    assert (props['MemoryMax'], props['CPUQuotaPerSecUSec'], props['TasksMax']) == (str(512 * 1024 ** 2), '2s', '512')
     assert props['CapabilityBoundingSet'] == ''
     assert props['ReadWritePaths'] == '/var/lib/bulwark-app'
     assert props['KillSignal'] == '15'
@@ -111,6 +113,12 @@ def test_service_user_and_sandbox(target):
     mounts = dict(line.split()[4:6] for line in target.check_output('cat /proc/%s/mountinfo' % pid).splitlines())
     assert mounts['/'].split(',')[0] == 'ro', mounts['/']  # the whole system, /opt/bulwark-app included
     assert mounts['/var/lib/bulwark-app'].split(',')[0] == 'rw', mounts
+    # Its /tmp is its own size-capped tmpfs, mounted noexec in the service's mount namespace (the kernel's view of
+    # the running service; entering that namespace from the test needs capabilities docker exec does not have).
+    tmp = [line.split(' - ')[1].split() for line in target.check_output('cat /proc/%s/mountinfo' % pid).splitlines()
+           if line.split()[4] == '/tmp'][-1]
+    assert tmp[0] == 'tmpfs' and 'size=65536k' in tmp[2].split(','), tmp
+    assert {'noexec', 'nosuid', 'nodev'} <= set(mounts['/tmp'].split(',')), mounts['/tmp']
 
 
 def test_environment_file_is_root_only_and_read_by_the_app(target):

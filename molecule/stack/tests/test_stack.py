@@ -1,8 +1,10 @@
 """The whole stack on the lab topology, converged by site.yml: end to end, firewall matrix, audit, rolling deploys.
 
-Tests run in file order and build on each other: the v2 rollout happens under load, then the broken v3 rollout is
-rolled back, then the audit is made to fail on purpose, and last Redis fails over (Debian 12; molecule/redis runs
-Debian 13) and is re-converged. All traffic stays between this scenario's containers: the
+Tests run in file order and build on each other: day-2 operations under load (a limited run, a tagged run, a bad
+setting outside the limit, a deploy refused because the pool would be empty), then the v2 rollout happens under load,
+then the broken v3 rollout is rolled back, then the audit is made to fail on purpose, and last Redis fails over
+(Debian 12; molecule/redis runs Debian 13) and is re-converged; with every sentinel stopped the Redis roles then
+refuse to run. All traffic stays between this scenario's containers: the
 client is the monitoring host (it is the host a synthetic check would run on).
 """
 
@@ -18,7 +20,7 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 
-from testlib import RedisCluster, get_host, internal_ip, probe, run_audit
+from testlib import RedisCluster, changed_tasks, get_host, internal_ip, probe, run_audit, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -207,6 +209,126 @@ def test_audit_in_check_mode_reports_and_changes_nothing():
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# day-2 operations, under one steady load through both LBs (started by the first test, checked by the last)
+# ---------------------------------------------------------------------------------------------------------------
+
+HAPROXY_CLI = r'''
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect('/run/haproxy/admin.sock')
+s.sendall(sys.argv[1].encode() + b'\n')
+print(b''.join(iter(lambda: s.recv(65536), b'')).decode())
+'''
+
+
+def haproxy(command):
+    """One runtime API command on the HAProxy LB; its answer."""
+    lb = [name for name in LBS if lb_kind(name) == 'haproxy'][0]
+    return get_host(lb).check_output('python3 -c %s %s' % (shlex.quote(HAPROXY_CLI), shlex.quote(command)))
+
+
+def haproxy_status(server):
+    for line in haproxy('show stat').splitlines():
+        fields = line.split(',')
+        if fields[:2] == ['app', server]:
+            return fields[17]
+    raise AssertionError('no server %s in backend app' % server)
+
+
+def hosts_that_ran(report):
+    """Hosts for which a task ran (not skipped) in an ansible.posix.json report."""
+    ran = set()
+    for play in report['plays']:
+        for task in play['tasks']:
+            ran |= {host for host, res in task['hosts'].items() if not res.get('skipped')}
+    return ran
+
+
+@pytest.fixture(scope='module')
+def day2_load(client, addresses):
+    start_load(client, addresses)
+    yield
+    # stop_load is called by test_day2_operations_failed_no_request; this only cleans up after a failed test.
+    client.run('systemctl stop bulwark-loadgen')
+
+
+def test_limited_run_converges_only_that_host_from_all_facts(day2_load, run_playbook):
+    """site.yml -l app1: validation covers the inventory, the other hosts' facts are read (not changed), and app1's
+    firewall rules, upstreams and addresses come out exactly as the full run left them (zero changes)."""
+    result = run_playbook(SITE, '--limit', APPS[0], json_output=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert set(result.report['stats']) == {APPS[0]}, result.report['stats']
+    assert result.report['stats'][APPS[0]]['changed'] == 0, changed_tasks(result.report)
+    facts = [task for play in result.report['plays'] for task in play['tasks']
+             if task['task']['name'] == 'Facts of the hosts outside --limit (read only; no task runs there)']
+    read = {item['item'] for task in facts for res in task['hosts'].values() for item in res.get('results', [])
+            if not item.get('skipped')}
+    assert read == set(HOSTS) - {APPS[0]}
+
+
+def test_bad_setting_outside_the_limit_stops_the_limited_run(day2_load, run_playbook, tmp_path):
+    """A bad value on a Redis host is refused by a run limited to an app host, before any host changes."""
+    extra = tmp_path / 'bad.yml'
+    extra.write_text(json.dumps({'all': {'hosts': {GROUPS['redis'][0]: {
+        'redis_extra_config': ['maxclients 100\nbind 0.0.0.0']}}}}))
+    result = run_playbook(SITE, '-i', str(extra), '--limit', APPS[0], json_output=True)
+    assert result.returncode != 0
+    output = json.dumps(result.report)
+    assert 'redis_extra_config' in output and GROUPS['redis'][0] in output, output[-3000:]
+    assert all(s['changed'] == 0 for s in result.report['stats'].values()), result.report['stats']
+    assert hosts_that_ran(result.report) <= {APPS[0]}  # the validation task (delegated to the controller)
+
+
+def test_tags_nginx_changes_only_nginx(day2_load, run_playbook):
+    """--tags nginx repairs nginx's drift and leaves another role's drift on the same host alone."""
+    lb = [name for name in LBS if lb_kind(name) == 'nginx'][0]
+    host = get_host(lb)
+    host.check_output('cp -a /etc/nginx/nginx.conf /root/nginx.conf.bak && echo "# drift" >> /etc/nginx/nginx.conf')
+    logrotate_rule = '/etc/logrotate.d/bulwark-nginx'  # bulwark.stack.logrotate's rule
+    host.check_output('cp -a %s /root/logrotate.bak && echo "# drift" >> %s' % (logrotate_rule, logrotate_rule))
+    try:
+        result = run_playbook(SITE, '--tags', 'nginx', json_output=True)
+        assert result.returncode == 0, result.stdout[-4000:]
+        changed = changed_tasks(result.report)
+        assert set(changed) == {lb}, changed
+        assert all(name.startswith('bulwark.stack.nginx : ') for name in changed[lb]), changed
+        assert '# drift' not in host.file('/etc/nginx/nginx.conf').content_string
+        assert '# drift' in host.file(logrotate_rule).content_string
+    finally:
+        host.run('cp -a /root/logrotate.bak %s' % logrotate_rule)
+        host.run('if grep -q "# drift" /etc/nginx/nginx.conf; then cp -a /root/nginx.conf.bak /etc/nginx/nginx.conf; fi')
+
+
+def test_deploy_refused_when_the_pool_would_be_empty(day2_load, run_playbook):
+    """In HAProxy app3 is taken out by an operator and app2 is down: app1 is the only server left, so deploying it is
+    refused before anything is drained or switched, and the lock is released for the next deploy."""
+    operator_out, down = APPS[2], APPS[1]
+    haproxy('set server app/%s state maint' % operator_out)
+    get_host(down).check_output('systemctl stop bulwark-app')
+    try:
+        wait_for(lambda: haproxy_status(down).startswith('DOWN'), 30, 'HAProxy never saw %s down' % down)
+        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V2)
+        assert result.returncode != 0, result.stdout[-3000:]
+        # Failures go to stderr with Molecule's ansible.cfg; quotes, escapes and folds taken out before searching.
+        output = ' '.join(re.sub(r'[\\"\']', '', result.stdout + result.stderr).split())
+        assert 'Refusing to take %s out of HAProxy' % APPS[0] in output, result.stderr[-3000:]
+        assert {app: current_release(app) for app in APPS} == {app: V1 for app in APPS}
+        assert haproxy_status(APPS[0]) == 'UP'  # never drained
+        assert not get_host(APPS[0]).file('/run/lock/bulwark-deploy').exists  # released
+    finally:
+        get_host(down).run('systemctl start bulwark-app')
+        haproxy('set server app/%s state ready' % operator_out)
+    wait_for(lambda: all(haproxy_status(app) == 'UP' for app in APPS), 60, 'app hosts not back UP in HAProxy')
+
+
+def test_day2_operations_failed_no_request(client, day2_load):
+    load = stop_load(client)
+    assert load['failed'] == 0, load
+    for lb in LBS:
+        assert load['per_target'][lb]['sent'] >= 100, load
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # rolling deploys under a steady load through both LBs
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -230,12 +352,19 @@ def stop_load(client):
 
 
 def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playbook):
+    # An operator took app3 out of HAProxy (maintenance): it is deployed, and stays out of HAProxy.
+    operator_out = APPS[2]
+    haproxy('set server app/%s state maint' % operator_out)
     start_load(client, addresses)
     try:
         result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V2)
     finally:
         load = stop_load(client)
+        kept_out = haproxy_status(operator_out)
+        haproxy('set server app/%s state ready' % operator_out)
     assert result.returncode == 0, result.stdout[-4000:]
+    assert kept_out.startswith('MAINT'), kept_out
+    wait_for(lambda: haproxy_status(operator_out) == 'UP', 60, '%s not back UP in HAProxy' % operator_out)
     assert load['failed'] == 0, load
     for lb in LBS:
         assert load['per_target'][lb]['sent'] >= 200 and load['per_target'][lb].get('failed', 0) == 0, load
@@ -249,6 +378,15 @@ def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playb
             reply = fetch(client, addresses, lb, '/version')
             served[reply['headers']['x-served-by']] = reply['body'].strip()
         assert served == {app: V2 for app in APPS}, (lb, served)
+
+
+def test_deploy_dry_run_after_the_rollout_predicts_no_change(run_playbook):
+    """deploy.yml --check --diff on hosts that run the release: no change, no failure, nothing rescued."""
+    result = run_playbook(DEPLOY, '--check', '--diff', '-e', 'app_version=%s' % V2, json_output=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    stats = result.report['stats']
+    assert all(s['changed'] == 0 and s['failures'] == 0 and s.get('rescued', 0) == 0 for s in stats.values()), \
+        (stats, changed_tasks(result.report))
 
 
 def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, run_playbook):
@@ -375,3 +513,25 @@ def test_redis_failover_is_followed_by_the_app_and_kept_by_a_reconverge(client, 
     result = run_playbook(REDIS_CONVERGE, '--check', '--diff', json_output=True)
     assert result.returncode == 0, result.stdout[-4000:]
     assert all(s['changed'] == 0 and s['failures'] == 0 for s in result.report['stats'].values()), result.report['stats']
+
+
+def test_with_every_sentinel_stopped_the_redis_roles_change_nothing(run_playbook):
+    """After the failover: the sentinels are down while Redis runs, so the primary cannot be known for sure. The
+    Redis roles stop before changing any Redis host, and say why."""
+    hosts = {name: get_host(name) for name in GROUPS['redis']}
+    fingerprint = "find /etc/redis -type f ! -name 'sentinel*' | sort | xargs md5sum"  # Sentinel owns its file
+    before = {name: host.check_output(fingerprint) for name, host in hosts.items()}
+    for host in hosts.values():
+        host.check_output('systemctl stop redis-sentinel')
+    try:
+        result = run_playbook(REDIS_CONVERGE, json_output=True)
+    finally:
+        for host in hosts.values():
+            host.run('systemctl start redis-sentinel')
+    assert result.returncode != 0, result.stdout[-3000:]
+    messages = [res.get('msg', '') for play in result.report['plays'] for task in play['tasks']
+                for res in task['hosts'].values() if res.get('failed')]
+    assert any('no sentinel names a primary' in msg and 'Redis runs on' in msg and 'nothing was changed' in msg
+               for msg in messages), messages
+    assert all(s['changed'] == 0 for s in result.report['stats'].values()), result.report['stats']
+    assert {name: host.check_output(fingerprint) for name, host in hosts.items()} == before

@@ -60,30 +60,90 @@ def test_pairs_to_dict():
     assert pairs_to_dict(None) == {}
 
 
-def test_no_sentinel_answers_means_bootstrap():
-    assert decide_primary({'s1': None, 's2': None, 's3': None}, 3) is None
-    assert decide_primary({}, 3) is None
+def sentinel(label, state, primary=None, error=''):
+    return {'sentinel': label, 'state': state, 'primary': primary, 'error': error}
 
 
-def test_agreeing_sentinels():
-    answers = {'s1': ['10.0.0.2', '6379'], 's2': ['10.0.0.2', 6379], 's3': None}
-    assert decide_primary(answers, 3) == {'host': '10.0.0.2', 'port': 6379}
+def node(host, state, following=None, error=''):
+    return {'node': host, 'port': 6379, 'state': state, 'following': following, 'error': error}
 
 
-def test_single_answering_sentinel_is_followed():
-    assert decide_primary({'s1': ['10.0.0.3', 6379], 's2': None, 's3': None}, 3) == {'host': '10.0.0.3', 'port': 6379}
+P, R1, R2 = '10.0.0.2', '10.0.0.3', '10.0.0.4'
+HEALTHY = [node(P, 'master'), node(R1, 'replica', [P, 6379]), node(R2, 'replica', [P, 6379])]
+NOTHING = [node(h, 'refused') for h in (P, R1, R2)]
+
+
+def test_nothing_listening_anywhere_means_bootstrap():
+    assert decide_primary([sentinel(s, 'refused') for s in 'abc'], NOTHING) is None
+    # A sentinel that answers but monitors no such name, with no Redis running: still nothing to follow.
+    assert decide_primary([sentinel('a', 'unmonitored'), sentinel('b', 'refused'), sentinel('c', 'refused')],
+                          NOTHING) is None
+
+
+def test_majority_confirmed_by_role():
+    answers = [sentinel('a', 'primary', [P, '6379']), sentinel('b', 'primary', [P, 6379]), sentinel('c', 'refused')]
+    assert decide_primary(answers, HEALTHY) == {'host': P, 'port': 6379}
 
 
 def test_majority_wins_over_a_stale_sentinel():
     # The old primary's sentinel was partitioned during the failover and still names it.
-    answers = {'s1': ['10.0.0.2', 6379], 's2': ['10.0.0.3', 6379], 's3': ['10.0.0.3', 6379]}
-    assert decide_primary(answers, 3) == {'host': '10.0.0.3', 'port': 6379}
+    nodes = [node(P, 'replica', [R1, 6379]), node(R1, 'master'), node(R2, 'replica', [R1, 6379])]
+    answers = [sentinel('a', 'primary', [P, 6379]), sentinel('b', 'primary', [R1, 6379]), sentinel('c', 'primary', [R1, 6379])]
+    assert decide_primary(answers, nodes) == {'host': R1, 'port': 6379}
+
+
+def test_a_single_answering_sentinel_is_not_a_majority():
+    answers = [sentinel('a', 'primary', [P, 6379]), sentinel('b', 'error', error='timed out'), sentinel('c', 'refused')]
+    with pytest.raises(RedisTopologyError, match=r'no address is named by a majority \(2 of 3\).*b: timed out'):
+        decide_primary(answers, HEALTHY)
 
 
 def test_disagreement_without_majority_fails():
-    answers = {'s1': ['10.0.0.2', 6379], 's2': ['10.0.0.3', 6379], 's3': None}
-    with pytest.raises(RedisTopologyError, match='disagree.*10.0.0.2:6379 named by s1.*majority of 2 of 3'):
-        decide_primary(answers, 3)
+    answers = [sentinel('a', 'primary', [P, 6379]), sentinel('b', 'primary', [R1, 6379]), sentinel('c', 'refused')]
+    with pytest.raises(RedisTopologyError, match='majority'):
+        decide_primary(answers, HEALTHY)
+
+
+def test_refused_credentials_fail_before_anything_else():
+    answers = [sentinel('a', 'auth', error='AUTH refused: WRONGPASS'), sentinel('b', 'primary', [P, 6379]),
+               sentinel('c', 'primary', [P, 6379])]
+    with pytest.raises(RedisTopologyError, match='a refused the credentials.*rotation runbook'):
+        decide_primary(answers, HEALTHY)
+    answers = [sentinel(s, 'primary', [P, 6379]) for s in 'abc']
+    with pytest.raises(RedisTopologyError, match='10.0.0.4 refused the credentials'):
+        decide_primary(answers, HEALTHY[:2] + [node(R2, 'auth', error='AUTH refused: WRONGPASS')])
+
+
+def test_named_primary_must_answer_role_as_master():
+    answers = [sentinel(s, 'primary', [P, 6379]) for s in 'abc']
+    with pytest.raises(RedisTopologyError, match='answers ROLE as replica'):
+        decide_primary(answers, [node(P, 'replica', [R1, 6379])] + HEALTHY[1:])
+    with pytest.raises(RedisTopologyError, match='answers ROLE as error'):
+        decide_primary(answers, [node(P, 'error', error='timed out')] + HEALTHY[1:])
+
+
+def test_a_second_master_fails():
+    answers = [sentinel(s, 'primary', [P, 6379]) for s in 'abc']
+    with pytest.raises(RedisTopologyError, match='10.0.0.4 also answer'):
+        decide_primary(answers, HEALTHY[:2] + [node(R2, 'master')])
+
+
+def test_sentinels_down_while_redis_runs_fails_closed():
+    down = [sentinel(s, 'refused') for s in 'abc']
+    with pytest.raises(RedisTopologyError, match='no sentinel names a primary.*Redis runs on 10.0.0.2, 10.0.0.3'):
+        decide_primary(down, HEALTHY)
+    # A host that cannot be reached is not proof that nothing runs there.
+    with pytest.raises(RedisTopologyError, match='cannot reach 10.0.0.4'):
+        decide_primary(down, NOTHING[:2] + [node(R2, 'error', error='timed out')])
+
+
+def test_bootstrap_from_role_only_when_every_node_agrees():
+    down = [sentinel(s, 'refused') for s in 'abc']
+    assert decide_primary(down, HEALTHY, bootstrap_from_role=True) == {'host': P, 'port': 6379}
+    with pytest.raises(RedisTopologyError):
+        decide_primary(down, HEALTHY[:2] + [node(R2, 'replica', [R1, 6379])], bootstrap_from_role=True)
+    with pytest.raises(RedisTopologyError):
+        decide_primary(down, HEALTHY[:2] + [node(R2, 'refused')], bootstrap_from_role=True)
 
 
 @pytest.mark.parametrize('info, expected', [

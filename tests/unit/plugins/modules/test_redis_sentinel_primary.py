@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from ansible_collections.bulwark.stack.plugins.module_utils.redis_topology import encode_command, parse_reply, IncompleteReply
-from ansible_collections.bulwark.stack.plugins.modules.redis_sentinel_primary import ask, split_address
+from ansible_collections.bulwark.stack.plugins.modules.redis_sentinel_primary import AuthRefused, ask, failure, role, split_address
 
 PASSWORD = 'sentinel-secret'
 
@@ -45,6 +45,8 @@ class FakeSentinel(socketserver.BaseRequestHandler):
                 self.request.sendall(bulk_array(['10.0.0.3', '6379']) if cmd[2] == 'bulwark' else b'*-1\r\n')
             elif name == 'SENTINEL MASTER':
                 self.request.sendall(bulk_array(['name', 'bulwark', 'flags', 'master', 'failover-state', 'none']))
+            elif cmd[0].upper() == 'ROLE':  # a replica of 10.0.0.3 (RESP: ["slave", host, port, state, offset])
+                self.request.sendall(b'*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.3\r\n:6379\r\n$9\r\nconnected\r\n:42\r\n')
             else:
                 self.request.sendall(b'-ERR unknown command\r\n')
 
@@ -61,29 +63,46 @@ def sentinel():
 
 
 def params(**kwargs):
-    base = dict(master_name='bulwark', username='', password=PASSWORD, timeout=2.0)
+    base = dict(master_name='bulwark', username='', password=PASSWORD, redis_username='', redis_password=PASSWORD,
+                timeout=2.0)
     base.update(kwargs)
     return base
 
 
 def test_ask_returns_primary_flags_and_names(sentinel):
-    primary, info, names, error = ask(sentinel[0], sentinel[1], params())
-    assert (primary, info['flags'], names, error) == (['10.0.0.3', 6379], 'master', ['bulwark'], '')
+    primary, info, names = ask(sentinel[0], sentinel[1], params())
+    assert (primary, info['flags'], names) == (['10.0.0.3', 6379], 'master', ['bulwark'])
 
 
 def test_ask_unknown_name(sentinel):
-    primary, info, names, error = ask(sentinel[0], sentinel[1], params(master_name='other'))
-    assert (primary, info, names, error) == (None, {}, ['bulwark'], '')
+    assert ask(sentinel[0], sentinel[1], params(master_name='other')) == (None, {}, ['bulwark'])
 
 
-def test_ask_wrong_password(sentinel):
-    primary, info, names, error = ask(sentinel[0], sentinel[1], params(password='wrong'))
-    assert primary is None and error.startswith('AUTH refused: WRONGPASS')
+def test_ask_wrong_password_is_an_auth_failure(sentinel):
+    with pytest.raises(AuthRefused) as exc:
+        ask(sentinel[0], sentinel[1], params(password='wrong'))
+    assert failure(exc.value) == ('auth', 'AUTH refused: WRONGPASS invalid username-password pair')
 
 
 def test_ask_without_password_is_refused(sentinel):
-    primary, info, names, error = ask(sentinel[0], sentinel[1], params(password=''))
-    assert primary is None and 'NOAUTH' in error
+    with pytest.raises(AuthRefused, match='NOAUTH'):
+        ask(sentinel[0], sentinel[1], params(password=''))
+
+
+def test_role_of_a_replica(sentinel):
+    assert role(sentinel[0], sentinel[1], params()) == ('replica', ['10.0.0.3', 6379])
+    with pytest.raises(AuthRefused):
+        role(sentinel[0], sentinel[1], params(redis_password='wrong'))
+
+
+def test_nothing_listening_is_refused_not_an_error():
+    server = socketserver.TCPServer(('127.0.0.1', 0), socketserver.BaseRequestHandler)
+    port = server.server_address[1]
+    server.server_close()  # the port is free now: connecting is refused
+    with pytest.raises(OSError) as exc:
+        role('127.0.0.1', port, params())
+    assert failure(exc.value)[0] == 'refused'
+    assert failure(TimeoutError('timed out'))[0] == 'error'
 
 
 @pytest.mark.parametrize('entry, expected', [
