@@ -85,6 +85,7 @@ RANGE_RULES = {
     'postgresql_max_connections': ('int', 10, 10000),
     'postgresql_superuser_reserved_connections': ('int', 1, 100),
     'postgresql_backup_retention_days': ('int', 1, 3650),
+    'postgresql_backup_keep_min': ('int', 1, 1000),
     'pgbouncer_max_client_conn': ('int', 1, 100000),
     'pgbouncer_default_pool_size': ('int', 1, 10000),
     'pgbouncer_min_pool_size': ('int', 0, 10000),

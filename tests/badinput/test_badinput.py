@@ -135,6 +135,7 @@ ROWS = [
     ('ssh-grace-words', 'all', {'baseline_ssh_login_grace_time': 'forever'}, ['baseline_ssh_login_grace_time']),
     ('journald-size-words', 'all', {'baseline_journald_system_max_use': 'lots'}, ['baseline_journald_system_max_use']),
     ('keep-releases-zero', 'app', {'app_keep_releases': 0}, ['app_keep_releases']),
+    ('backup-keep-min-zero', 'postgres', {'postgresql_backup_keep_min': 0}, ['postgresql_backup_keep_min']),
     ('app-memory-max-words', 'app', {'app_memory_max': 'half the RAM'}, ['app_memory_max']),
     ('app-memory-max-injection', 'app', {'app_memory_max': '512M\nUser=root'}, ['app_memory_max']),
     ('app-cpu-quota-not-percent', 'app', {'app_cpu_quota': '2 cpus'}, ['app_cpu_quota']),

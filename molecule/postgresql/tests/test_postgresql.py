@@ -261,6 +261,26 @@ def test_backup_is_made_and_restored(host):
     as_postgres(host, 'DROP DATABASE %s' % target, db='postgres')
 
 
+def test_failed_backups_never_expire_the_last_good_ones(host):
+    """Dumps far past the retention survive failing runs; a good run then expires them but keeps the newest 3."""
+    old = ['/var/backups/postgresql/app/app-2020010%dT000000Z.dump' % day for day in range(1, 6)]
+    for day, path in enumerate(old, start=1):
+        host.check_output("install -o postgres -g postgres -m 0600 /dev/null %s && touch -d '%d days ago' %s"
+                          % (path, 400 + day, path))
+    try:
+        # The dump fails (PostgreSQL is asked on a port where nothing listens): every old dump is kept.
+        failed = host.run('runuser -u postgres -- env $(grep -v "^#" /etc/default/bulwark-pg-backup | xargs) '
+                          'PGPORT=1 /usr/local/sbin/bulwark-pg-backup')
+        assert failed.rc != 0 and 'FAILED' in failed.stderr, (failed.rc, failed.stdout, failed.stderr)
+        assert all(host.file(path).exists for path in old)
+        assert host.run('systemctl start bulwark-pg-backup.service').rc == 0
+        kept = host.check_output('ls -1t /var/backups/postgresql/app/*.dump').split()
+        assert len(kept) == 3, kept  # the newest dumps, whatever their age (postgresql_backup_keep_min)
+        assert not any(host.file(path).exists for path in old[2:])
+    finally:
+        host.run('rm -f %s' % ' '.join(old))
+
+
 PGBOUNCER_ONLY = """
 - name: PgBouncer alone, with pools that do not fit
   hosts: pgbouncer
@@ -283,6 +303,26 @@ def test_pool_oversubscription_is_refused_before_any_change(tmp_path):
     assert result.returncode != 0
     out = ' '.join(result.stdout.split())
     assert 'Pools fit in the server' in out and 'pgbouncer_default_pool_size' in out and 'allows only 97' in out, out[-3000:]
+
+
+def test_refused_setting_is_put_back_and_the_server_keeps_running():
+    """A value PostgreSQL refuses (work_mem = 'lots') fails the play; the previous file is back, no backup is left,
+    and the server still runs its old settings (a later restart would load them, not the bad file). Once for the
+    scenario: the converge runs on every database host."""
+    conf = '/etc/postgresql/*/main/conf.d/50-bulwark.conf'
+    hosts = {name: get_host(name) for name in DB_HOSTS}
+    before = {name: (h.check_output('md5sum %s' % conf), as_postgres(h, 'SHOW work_mem')) for name, h in hosts.items()}
+    result = subprocess.run(
+        ['ansible-playbook', '-i', INVENTORY, str(ROOT / 'molecule' / 'postgresql' / 'converge.yml'),
+         '-e', '{"postgresql_settings": {"work_mem": "lots"}}'],
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+    assert result.returncode != 0
+    out = ' '.join((result.stdout + result.stderr).split())
+    assert 'PostgreSQL refused the new configuration' in out and 'work_mem' in out, out[-3000:]
+    for name, h in hosts.items():
+        assert (h.check_output('md5sum %s' % conf), as_postgres(h, 'SHOW work_mem')) == before[name]
+        assert h.check_output('ls -A $(dirname %s)' % conf) == '50-bulwark.conf'
+        assert h.check_output('runuser -u postgres -- pg_lsclusters -h').split()[3] == 'online'
 
 
 def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, host):

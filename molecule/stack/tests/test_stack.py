@@ -389,13 +389,28 @@ def test_deploy_dry_run_after_the_rollout_predicts_no_change(run_playbook):
         (stats, changed_tasks(result.report))
 
 
+def test_failed_pre_activation_step_stops_the_deploy_before_any_switch(run_playbook):
+    """A pre-activation step (here a migration that fails) runs once before the first switch; its failure stops the
+    deploy with every host still on the running release, and releases the lock."""
+    migration = ['/usr/bin/python3', '-c', 'import sys; sys.exit("migration 0042 failed")']
+    result = run_playbook(DEPLOY, '-e', json.dumps({'app_version': V3, 'app_pre_activate_command': migration}))
+    assert result.returncode != 0, result.stdout[-3000:]
+    output = ' '.join(re.sub(r'[\\"\']', '', result.stdout + result.stderr).split())
+    assert 'so no host switched to %s' % V3 in output and 'migration 0042 failed' in output, result.stderr[-3000:]
+    assert {app: current_release(app) for app in APPS} == {app: V2 for app in APPS}
+    assert not get_host(APPS[0]).file('/run/lock/bulwark-deploy').exists
+
+
 def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, run_playbook):
     started_before = {app: service_started(app) for app in APPS}
+    env_before = get_host(APPS[0]).file('/etc/bulwark-app/app.env').content_string
     start_load(client, addresses)
     try:
-        # v3 never gets ready: waiting 15 s for it proves the rollback as well as the 60 s default would.
-        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V3, '-e', 'app_sample_never_ready=true',
-                              '-e', 'deploy_ready_timeout=15')
+        # v3 never gets ready, and comes with new settings (an environment variable and a memory cap in the unit):
+        # the rollback must restore those too. Waiting 15 s proves the rollback as well as the 60 s default would.
+        result = run_playbook(DEPLOY, '-e', json.dumps({
+            'app_version': V3, 'app_sample_never_ready': True, 'deploy_ready_timeout': 15,
+            'app_environment': {'FEATURE_ONLY_IN_V3': 'on'}, 'app_memory_max': '1G'}))
     finally:
         load = stop_load(client)
     assert result.returncode != 0, 'a release that never gets ready was deployed:\n' + result.stdout[-3000:]
@@ -406,6 +421,11 @@ def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, ru
     assert load['failed'] == 0, load
     assert set(load['versions']) == {V2}, load
     assert current_release(APPS[0]) == V2
+    # ...with its previous settings: the environment file and the unit (memory cap) as before, no backup left behind.
+    first = get_host(APPS[0])
+    assert first.file('/etc/bulwark-app/app.env').content_string == env_before
+    assert first.check_output('ls -A /etc/bulwark-app') == 'app.env'
+    assert first.check_output('systemctl show -p MemoryMax --value bulwark-app') == str(512 * 1024 ** 2)
     # v3 was prepared on every app host at once (unpacked beside v2); the hosts after the first never switched to it
     # and were never drained: they still run v2, the process started before this deploy.
     for app in APPS[1:]:

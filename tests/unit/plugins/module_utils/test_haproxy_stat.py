@@ -45,7 +45,7 @@ def test_not_show_stat_or_unknown_backend_fails():
 
 
 def test_filter():
-    assert haproxy_server(STAT, 'app', 'app1') == {'status': 'UP', 'serving': True, 'admin_down': False,
-                                                    'others_serving': ['app3']}
+    expected = {'status': 'UP', 'serving': True, 'admin_down': False, 'others_serving': ['app3']}
+    assert haproxy_server(STAT, 'app', 'app1') == expected
     assert haproxy_server(STAT, 'app', 'app2')['admin_down'] is True
     assert haproxy_server(STAT, 'app', 'app9')['status'] == 'absent'
