@@ -352,18 +352,25 @@ def stop_load(client):
 
 
 def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playbook):
-    # An operator took app3 out of HAProxy (maintenance): it is deployed, and stays out of HAProxy.
+    # An operator took app3 out of HAProxy (maintenance): it is deployed, and stays out of HAProxy. The deploy asks
+    # for a database backup before the first switch (deploy_backup_first): one more dump on the database host.
     operator_out = APPS[2]
+    db = get_host(GROUPS['postgres'][0])
+    dumps = 'find /var/backups/postgresql -name "*.dump" | sort'
+    dumps_before = db.check_output(dumps).split()
     haproxy('set server app/%s state maint' % operator_out)
     start_load(client, addresses)
     try:
-        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V2)
+        result = run_playbook(DEPLOY, '-e', 'app_version=%s' % V2, '-e', 'deploy_backup_first=true')
     finally:
         load = stop_load(client)
         kept_out = haproxy_status(operator_out)
         haproxy('set server app/%s state ready' % operator_out)
     assert result.returncode == 0, result.stdout[-4000:]
     assert kept_out.startswith('MAINT'), kept_out
+    new_dumps = sorted(set(db.check_output(dumps).split()) - set(dumps_before))
+    assert len(new_dumps) == len(RUNNER.get_variables(GROUPS['postgres'][0]).get('postgresql_databases', [])) >= 1, \
+        new_dumps
     wait_for(lambda: haproxy_status(operator_out) == 'UP', 60, '%s not back UP in HAProxy' % operator_out)
     assert load['failed'] == 0, load
     for lb in LBS:
