@@ -1721,6 +1721,12 @@ def check_redis(inv):
             out.append(Problem('redis_acl_app_rules', host.where('redis_acl_app_rules'), show(rules),
                                'does not end with -@dangerous, so FLUSHALL, CONFIG, DEBUG, KEYS... could be allowed',
                                'end the rules with -@dangerous'))
+        groups = v.get('redis_rotation_client_groups', [])
+        for index, group in enumerate(groups if isinstance(groups, list) else []):
+            if str(group) not in inv.groups:
+                out.append(Problem('redis_rotation_client_groups[%d]' % index, host.where('redis_rotation_client_groups'), show(group),
+                                   'group %s is not in the inventory, so a rotation would not wait for the hosts that '
+                                   'hold the Redis passwords' % group, 'name the groups of the hosts that use Redis (app)'))
     return out
 
 

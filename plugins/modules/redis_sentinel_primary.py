@@ -40,7 +40,7 @@ options:
     type: str
     default: ""
   password:
-    description: Sentinel password (C(requirepass) of the sentinels). Empty sends no AUTH.
+    description: Sentinel password (of the sentinels' default user). Empty sends no AUTH.
     type: str
     default: ""
   redis_nodes:
@@ -60,6 +60,14 @@ options:
   redis_password:
     description: Password of O(redis_username). Empty sends no AUTH.
     type: str
+    default: ""
+  sentinel_config:
+    description:
+      - Path of this host's sentinel.conf. When it exists, the passwords it holds are tried after O(password) (its
+        C(sentinel-pass), else C(requirepass)) and after O(redis_password) (its C(auth-pass) for O(master_name)).
+        While a run replaces them, the sentinels and Redis still accept only the values in effect.
+      - Empty tries the given passwords only.
+    type: path
     default: ""
   bootstrap_from_role:
     description:
@@ -141,10 +149,12 @@ nodes:
     - {"node": "172.30.90.13", "port": 6379, "state": "replica", "following": ["172.30.90.12", 6379], "error": ""}
 """
 
+import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.stack.plugins.module_utils.redis_files import sentinel_secrets
 from ansible_collections.bulwark.stack.plugins.module_utils.redis_topology import (
     IncompleteReply,
     RedisTopologyError,
@@ -195,18 +205,24 @@ class AuthRefused(Exception):
     """The server refused the credentials (or the command for lack of them)."""
 
 
-def authenticate(conn, username, password):
-    if password:
+def authenticate(conn, username, passwords):
+    """AUTH with the first of ``passwords`` the server accepts (none sent when the first is empty)."""
+    passwords = [p for p in passwords if p] if passwords and passwords[0] else []
+    refusal = None
+    for password in passwords:
         reply = conn.call(*(['AUTH', username, password] if username else ['AUTH', password]))
-        if isinstance(reply, RespError):
-            raise AuthRefused('AUTH refused: %s' % reply.message)
+        if not isinstance(reply, RespError):
+            return
+        refusal = reply
+    if refusal is not None:
+        raise AuthRefused('AUTH refused: %s' % refusal.message)
 
 
 def ask(host, port, params):
     """One sentinel's view: (primary [host, port] or None, master flags dict, monitored names)."""
     conn = Connection(host, port, params['timeout'])
     try:
-        authenticate(conn, params['username'], params['password'])
+        authenticate(conn, params['username'], [params['password'], params.get('held_password', '')])
         masters = conn.call('SENTINEL', 'MASTERS')
         if isinstance(masters, RespError):
             raise AuthRefused('SENTINEL MASTERS refused: %s' % masters.message)
@@ -225,7 +241,7 @@ def role(host, port, params):
     """One Redis node's answer to ROLE: ('master', None) or ('replica', [primary host, port])."""
     conn = Connection(host, port, params['timeout'])
     try:
-        authenticate(conn, params['redis_username'], params['redis_password'])
+        authenticate(conn, params['redis_username'], [params['redis_password'], params.get('held_auth_pass', '')])
         reply = conn.call('ROLE')
         if isinstance(reply, RespError):
             raise AuthRefused('ROLE refused: %s' % reply.message)
@@ -256,12 +272,21 @@ def main():
             redis_port=dict(type='int', default=6379),
             redis_username=dict(type='str', default=''),
             redis_password=dict(type='str', default='', no_log=True),
+            sentinel_config=dict(type='path', default=''),
             bootstrap_from_role=dict(type='bool', default=False),
             timeout=dict(type='float', default=2.0),
         ),
         supports_check_mode=True,
     )
-    params = module.params
+    params = dict(module.params)
+    held = {'password': '', 'auth_pass': ''}
+    if params['sentinel_config'] and os.path.exists(params['sentinel_config']):
+        try:
+            with open(params['sentinel_config'], encoding='utf-8') as handle:
+                held = sentinel_secrets(handle.read(), params['master_name'])
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg='cannot read %s: %s' % (params['sentinel_config'], exc))
+    params['held_password'], params['held_auth_pass'] = held['password'], held['auth_pass']
     report, nodes, in_failover, answering = [], [], False, 0
     for entry in params['sentinels']:
         try:

@@ -278,6 +278,9 @@ ROWS = [
     ('redis-app-rules-allow-dangerous', 'redis', {'redis_acl_app_rules': '~* &* +@all'}, ['redis_acl_app_rules']),
     ('redis-maxmemory-without-unit', 'redis', {'redis_maxmemory': '1073741824'}, ['redis_maxmemory']),
     ('redis-discovery-password-empty', 'redis', {'redis_discovery_password': ''}, ['redis_discovery_password']),
+    ('redis-rotation-client-group-unknown', 'redis', {'redis_rotation_client_groups': ['apps']}, ['redis_rotation_client_groups[0]']),
+    ('redis-admin-previous-password-weak', 'redis', {'redis_acl_admin_password_previous': 'password'},
+     ['redis_acl_admin_password_previous']),
     # redis_sentinel
     ('sentinel-host-outside-group', 'redis', {'redis_sentinel_group': 'sentinels'}, ['redis_sentinel_group']),
     ('sentinel-initial-primary-outside-group', 'redis', {'redis_sentinel_initial_primary': 'db1'}, ['redis_sentinel_initial_primary']),

@@ -4,7 +4,8 @@ Tests run in file order and build on each other: day-2 operations under load (a 
 setting outside the limit, a deploy refused because the pool would be empty), then the v2 rollout happens under load,
 then the broken v3 rollout is rolled back, then the audit is made to fail on purpose, and last Redis fails over
 (Debian 12; molecule/redis runs Debian 13) and is re-converged; with every sentinel stopped the Redis roles then
-refuse to run. All traffic stays between this scenario's containers: the
+refuse to run; and very last every secret is rotated in one site.yml run (after it, the inventory's values are
+refused, so nothing may follow it). All traffic stays between this scenario's containers: the
 client is the monitoring host (it is the host a synthetic check would run on).
 """
 
@@ -13,6 +14,7 @@ import json
 import os
 import pathlib
 import re
+import secrets
 import shlex
 import sys
 import time
@@ -20,7 +22,7 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 
-from testlib import RedisCluster, changed_tasks, get_host, internal_ip, probe, run_audit, wait_for
+from testlib import RedisCluster, changed_tasks, get_host, http_get, internal_ip, probe, run_audit, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -562,3 +564,176 @@ def test_with_every_sentinel_stopped_the_redis_roles_change_nothing(run_playbook
                for msg in messages), messages
     assert all(s['changed'] == 0 for s in result.report['stats'].values()), result.report['stats']
     assert {name: host.check_output(fingerprint) for name, host in hosts.items()} == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# every secret rotated in one site.yml run, after the failover above, under load (last: it changes the credentials)
+# ---------------------------------------------------------------------------------------------------------------
+
+# Runs on a Redis host: a client that opens a new connection for every INCR (so every write logs in), with the old
+# app password until Redis refuses it, then the new one. Counts acknowledged writes until /root/writer.stop exists.
+WRITER = r'''
+import json, socket, sys, time
+with open("/root/writer.json") as handle:
+    cfg = json.load(handle)
+state = {"acked": 0, "last": 0, "errors": {}, "switched": False}
+password = cfg["old"]
+def call(sock, stream, *args):
+    sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args)))
+    return stream.readline().decode().rstrip("\r\n")
+while True:
+    try:
+        with socket.create_connection((cfg["host"], cfg["port"]), timeout=3) as sock:
+            stream = sock.makefile("rb")
+            auth = call(sock, stream, "AUTH", cfg["user"], password)
+            if auth.startswith("-WRONGPASS") and password == cfg["old"]:
+                password, state["switched"] = cfg["new"], True
+                continue
+            reply = call(sock, stream, "INCR", "rotation:writes") if auth == "+OK" else auth
+        if reply.startswith(":"):
+            state["acked"] += 1
+            state["last"] = int(reply[1:])
+        else:
+            state["errors"][reply[:40]] = state["errors"].get(reply[:40], 0) + 1
+    except OSError as exc:
+        state["errors"][type(exc).__name__] = state["errors"].get(type(exc).__name__, 0) + 1
+    with open("/root/writer.state", "w") as handle:
+        json.dump(state, handle)
+    try:
+        open("/root/writer.stop").close()
+        break
+    except OSError:
+        time.sleep(0.05)
+'''
+
+
+def rotated_secrets():
+    """A new value for every secret the collection manages (the app's copies follow in the lab inventory)."""
+    new = {name: 'Rot-%s-%s' % (name[:6], secrets.token_urlsafe(18)) for name in (
+        'db', 'pgb_admin', 'pgb_stats', 'r_admin', 'r_app', 'r_repl', 'r_sent_user', 'sentinel', 'scrape', 'stats')}
+    return new, {
+        'postgresql_users': [{'name': 'app', 'password': new['db']}],
+        'pgbouncer_users': [{'name': 'app', 'password': new['db']}],
+        'pgbouncer_admin_password': new['pgb_admin'], 'pgbouncer_stats_password': new['pgb_stats'],
+        'redis_acl_admin_password': new['r_admin'], 'redis_acl_app_password': new['r_app'],
+        'redis_acl_replication_password': new['r_repl'], 'redis_acl_sentinel_password': new['r_sent_user'],
+        'redis_sentinel_password': new['sentinel'],
+        'node_exporter_basic_auth_users': {'prometheus': new['scrape']},
+        'haproxy_stats_users': {'admin': new['stats']},
+    }
+
+
+def psql_login(host, address, database, user, password):
+    """Log in to PgBouncer at address (password from the environment); 'ok' or the error."""
+    query = 'SHOW VERSION' if database == 'pgbouncer' else 'SELECT 1'
+    result = host.run('PGPASSWORD=%s PGCONNECT_TIMEOUT=5 psql -X -At "host=%s port=6432 dbname=%s user=%s" -c %s' % (
+        shlex.quote(password), address, database, user, shlex.quote(query)))
+    return 'ok' if result.rc == 0 else (result.stdout + result.stderr).strip()[-200:]
+
+
+def assert_rotated_outside_redis(client, addresses, old, new):
+    """PgBouncer, node-exporter, HAProxy stats and the app's copies refuse or no longer hold the old values."""
+    # PgBouncer (and PostgreSQL behind it, SCRAM end to end), as the app and the console users.
+    db = get_host(GROUPS['pgbouncer'][0])
+    pgb = addresses[GROUPS['pgbouncer'][0]]
+    for database, user, key in (('app', 'app', 'db'), ('pgbouncer', 'pgbouncer_admin', 'pgb_admin'),
+                                ('pgbouncer', 'pgbouncer_stats', 'pgb_stats')):
+        refused = psql_login(db, pgb, database, user, old[key])
+        assert 'authentication failed' in refused, (user, refused)
+        assert psql_login(db, pgb, database, user, new[key]) == 'ok', user
+    # node-exporter (from the monitoring host) and the HAProxy stats page (on the LB's internal address).
+    target = get_host(GROUPS['postgres'][0])
+    client.check_output('cat > /root/ne-ca.pem <<"EOF"\n%sEOF' % target.file('/etc/prometheus/node-exporter/tls.crt').content_string)
+    url = 'https://%s:9100/metrics' % addresses[GROUPS['postgres'][0]]
+    assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + old['scrape']).get('status') == 401
+    assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + new['scrape'], limit=100).get('status') == 200
+    haproxy_lb = [lb for lb in LBS if lb_kind(lb) == 'haproxy'][0]
+    stats = 'http://%s:8404/stats' % addresses[haproxy_lb]
+    assert http_get(get_host(haproxy_lb), stats, '', 'admin:' + old['stats']).get('status') == 401
+    assert http_get(get_host(haproxy_lb), stats, '', 'admin:' + new['stats'], limit=100).get('status') == 200
+    # The app hosts hold the new copies only.
+    for app in APPS:
+        env = get_host(app).file('/etc/bulwark-app/app.env').content_string
+        assert new['r_app'] in env and new['sentinel'] in env and new['db'] in env, app
+        assert not [key for key in old if old[key] in env], app
+
+
+def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, run_playbook, tmp_path):
+    """Change every secret in the inventory and run site.yml once, under HTTPS load through both LBs to /health
+    (every request logs in to Sentinel and Redis with the app's copies) and a Redis writer that logs in on every
+    write: no failed request, no lost acknowledged write, no failover; afterwards every old value is refused and every
+    new one accepted, and a re-run of the Redis roles changes nothing."""
+    old_vars = RUNNER.get_variables(GROUPS['redis'][0])
+    db_vars = RUNNER.get_variables(GROUPS['postgres'][0])
+    lb_vars = RUNNER.get_variables([lb for lb in LBS if lb_kind(lb) == 'haproxy'][0])
+    old = {'db': db_vars['postgresql_users'][0]['password'], 'pgb_admin': db_vars['pgbouncer_admin_password'],
+           'pgb_stats': db_vars['pgbouncer_stats_password'], 'r_admin': old_vars['redis_acl_admin_password'],
+           'r_app': old_vars['redis_acl_app_password'], 'r_repl': old_vars['redis_acl_replication_password'],
+           'r_sent_user': old_vars['redis_acl_sentinel_password'], 'sentinel': old_vars['redis_sentinel_password'],
+           'scrape': old_vars['node_exporter_basic_auth_users']['prometheus'], 'stats': lb_vars['haproxy_stats_users']['admin']}
+    new, values = rotated_secrets()
+    values['redis_acl_admin_password_previous'] = old['r_admin']  # Redis keeps only its hash: needed to log in once
+    rotated = tmp_path / 'rotated.yml'
+    rotated.write_text(json.dumps({'all': {'hosts': {name: values for name in HOSTS}}}))
+
+    redis = RedisCluster(GROUPS['redis'], ('admin', old['r_admin']), ('app', old['r_app']), old['sentinel'])
+    primary = redis.current_primary()
+    epoch = redis.cli(get_host(primary), redis.ip(primary), 'SENTINEL', 'MASTER', 'bulwark', password=old['sentinel'],
+                      port=26379).splitlines()
+    epoch = epoch[epoch.index('config-epoch') + 1]
+    writer_host = get_host([h for h in GROUPS['redis'] if h != primary][0])
+    writer_host.check_output('rm -f /root/writer.stop /root/writer.state; cat > /root/writer.py <<"EOF"\n%sEOF' % WRITER)
+    writer_host.check_output('cat > /root/writer.json <<"EOF"\n%s\nEOF' % json.dumps(
+        {'host': redis.ip(primary), 'port': 6379, 'user': 'app', 'old': old['r_app'], 'new': new['r_app']}))
+    writer_host.check_output('systemd-run --unit bulwark-writer --collect python3 /root/writer.py')
+    targets = ' '.join('--target %s=%s:443 --cafile /root/ca-%s.crt' % (lb, addresses[lb], lb) for lb in LBS)
+    client.check_output('rm -f /root/loadgen.json; systemd-run --unit bulwark-loadgen --collect python3 /root/loadgen.py '
+                        '%s --path /health --workers 2 --rate 10 --out /root/loadgen.json' % targets)
+    time.sleep(3)
+    try:
+        result = run_playbook(SITE, '-i', str(rotated), json_output=True)
+    finally:
+        load = stop_load(client)
+        writer_host.check_output('touch /root/writer.stop')
+        time.sleep(1)
+        writes = json.loads(writer_host.file('/root/writer.state').content_string)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert load['failed'] == 0, load
+    assert all(load['per_target'][lb]['sent'] >= 100 for lb in LBS), load
+
+    # Redis: the writer moved to the new password when the old one was refused; every acknowledged write is there,
+    # on the primary and on every replica. The primary did not move, and no failover happened (same epoch).
+    assert writes['switched'] and writes['acked'] >= 100 and not writes['errors'], writes
+    redis = RedisCluster(GROUPS['redis'], ('admin', new['r_admin']), ('app', new['r_app']), new['sentinel'])
+    assert redis.current_primary() == primary
+    after = redis.cli(get_host(primary), redis.ip(primary), 'SENTINEL', 'MASTER', 'bulwark', password=new['sentinel'],
+                      port=26379).splitlines()
+    assert after[after.index('config-epoch') + 1] == epoch
+    for name in GROUPS['redis']:
+        wait_for(lambda name=name: int(redis.cli(get_host(name), redis.ip(name), 'GET', 'rotation:writes', user='app',
+                                                 password=new['r_app']) or 0) >= writes['last'], 20,
+                 '%s lost acknowledged writes' % name)
+    # Old Redis and Sentinel passwords refused, new ones accepted, on every host; no old value left in a file.
+    for name in GROUPS['redis']:
+        host, ip = get_host(name), redis.ip(name)
+        for user, key in (('admin', 'r_admin'), ('app', 'r_app'), ('replica', 'r_repl'), ('sentinel', 'r_sent_user')):
+            assert 'WRONGPASS' in redis.cli(host, ip, 'PING', user=user, password=old[key]), (name, user)
+            assert redis.cli(host, ip, 'PING', user=user, password=new[key]) == 'PONG', (name, user)
+        assert 'WRONGPASS' in redis.cli(host, ip, 'PING', password=old['sentinel'], port=26379), name
+        assert redis.cli(host, ip, 'PING', password=new['sentinel'], port=26379) == 'PONG', name
+        files = host.check_output('cat /etc/redis/*.conf /etc/redis/users.acl')
+        assert not [key for key in old if old[key] in files], name
+        # Each sentinel still reaches the others (sentinel-pass) and Redis (auth-pass).
+        info = redis.cli(host, ip, 'SENTINEL', 'MASTER', 'bulwark', password=new['sentinel'], port=26379).splitlines()
+        assert info[info.index('flags') + 1] == 'master' and info[info.index('num-other-sentinels') + 1] == '2', info
+    # Replicas reconnect with the new replication password (their links are cut here on purpose).
+    redis.cli(get_host(primary), redis.ip(primary), 'CLIENT', 'KILL', 'TYPE', 'replica', user='admin', password=new['r_admin'])
+    wait_for(lambda: redis.info(primary).get('connected_slaves') == str(len(GROUPS['redis']) - 1), 30,
+             'replicas did not reconnect with the new replication password')
+
+    assert_rotated_outside_redis(client, addresses, old, new)
+
+    # A re-run of the Redis roles with the rotated inventory changes nothing (the rotation is finished).
+    result = run_playbook(REDIS_CONVERGE, '-i', str(rotated), json_output=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert all(s['changed'] == 0 for s in result.report['stats'].values()), changed_tasks(result.report)

@@ -89,6 +89,17 @@ def test_ask_without_password_is_refused(sentinel):
         ask(sentinel[0], sentinel[1], params(password=''))
 
 
+def test_ask_and_role_fall_back_to_the_passwords_sentinel_conf_holds(sentinel):
+    """While a run replaces them, the inventory's passwords are refused; the ones in effect (read from sentinel.conf)
+    are tried next. The inventory's come first, and an empty one sends no AUTH at all."""
+    assert ask(sentinel[0], sentinel[1], params(password='new-not-yet', held_password=PASSWORD))[0] == ['10.0.0.3', 6379]
+    assert role(sentinel[0], sentinel[1], params(redis_password='new-not-yet', held_auth_pass=PASSWORD))[0] == 'replica'
+    with pytest.raises(AuthRefused, match='WRONGPASS'):
+        ask(sentinel[0], sentinel[1], params(password='new-not-yet', held_password='old-wrong-too'))
+    with pytest.raises(AuthRefused, match='NOAUTH'):
+        ask(sentinel[0], sentinel[1], params(password='', held_password=PASSWORD))
+
+
 def test_role_of_a_replica(sentinel):
     assert role(sentinel[0], sentinel[1], params()) == ('replica', ['10.0.0.3', 6379])
     with pytest.raises(AuthRefused):
