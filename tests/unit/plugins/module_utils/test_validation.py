@@ -115,10 +115,29 @@ def test_shared_source_is_not_reuse():
     assert v.validate(inv) == []
 
 
+PRIVATE = {'bulwark_internal_network': '10.20.0.0/24'}
+
+
 def test_production_requires_vault():
-    problems = v.validate(inventory({'redis_password': GOOD_SECRET}, environment='production'))
+    problems = v.validate(inventory(dict(PRIVATE, redis_password=GOOD_SECRET), environment='production'))
     assert variables_of(problems) == ['redis_password'] and 'Vault' in problems[0].fix
-    assert v.validate(inventory({'redis_password': GOOD_SECRET}, environment='production', vaulted=True)) == []
+    assert v.validate(inventory(dict(PRIVATE, redis_password=GOOD_SECRET), environment='production', vaulted=True)) == []
+
+
+@pytest.mark.parametrize('settings, variable', [
+    ({}, 'bulwark_internal_network'),
+    ({'bulwark_internal_network': '52.0.0.0/16'}, 'bulwark_internal_network'),
+    (dict(PRIVATE, bulwark_internal_address='10.99.0.5'), 'bulwark_internal_address'),
+    (dict(PRIVATE, bulwark_internal_address='fd00::5'), 'bulwark_internal_address'),
+])
+def test_production_binds_to_a_private_internal_network(settings, variable):
+    assert variables_of(v.validate(inventory(settings, environment='production', vaulted=True))) == [variable]
+
+
+@pytest.mark.parametrize('network', ['10.20.0.0/24', '172.16.5.0/24', '192.168.1.0/24', '100.64.0.0/16', 'fd00:1::/64'])
+def test_production_accepts_private_and_shared_address_space(network):
+    assert v.validate(inventory({'bulwark_internal_network': network}, environment='production', vaulted=True)) == []
+    assert v.validate(inventory({}, environment='lab')) == []  # outside production the default route still serves
 
 
 def test_role_default_empty_secret_is_not_reported():
