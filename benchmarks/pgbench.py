@@ -95,8 +95,8 @@ def main():
     ip = address(server)
     version = sh(server, "ls /etc/postgresql").stdout.split()[0]
     conf_dir = '/etc/postgresql/%s/main/conf.d' % version
-    direct = 'host=%s port=5432 dbname=app user=app sslmode=require' % ip
-    bouncer = 'host=%s port=6432 dbname=app user=app sslmode=disable' % ip
+    direct = 'host=%s port=5432 dbname=app user=app sslmode=verify-full sslrootcert=/etc/ssl/bulwark/ca.crt' % ip
+    bouncer = 'host=%s port=6432 dbname=app user=app sslmode=verify-full sslrootcert=/etc/ssl/bulwark/ca.crt' % ip
     print('server %s (PostgreSQL %s) at %s, pgbench in %s, %d s per run, scale %d' % (server, version, ip, client, secs, opts.scale))
     print('max_connections=%s, nproc=%s' % (pg(server, 'SHOW max_connections'), sh(server, 'nproc').stdout.strip()))
 

@@ -83,6 +83,9 @@ RANGE_RULES = {
     'baseline_ssh_login_grace_time': ('int', 1, 3600),
     'baseline_journald_system_max_use': 'journald_size',
     'postgresql_max_connections': ('int', 10, 10000),
+    'internal_ca_lifetime_days': ('int', 30, 36500),
+    'internal_ca_cert_lifetime_days': ('int', 2, 3650),
+    'internal_ca_renew_days': ('int', 1, 3650),
     'postgresql_superuser_reserved_connections': ('int', 1, 100),
     'postgresql_backup_retention_days': ('int', 1, 3650),
     'postgresql_backup_keep_min': ('int', 1, 1000),
@@ -150,7 +153,7 @@ SUFFIX_RULES = (
 ROLE_GROUPS = {
     'baseline': 'all', 'firewall': 'all', 'logrotate': 'all', 'node_exporter': 'all',
     'postgresql': 'postgres', 'pgbouncer': 'pgbouncer', 'redis': 'redis', 'redis_sentinel': 'redis',
-    'nginx': 'lb', 'haproxy': 'lb', 'app': 'app',
+    'nginx': 'lb', 'haproxy': 'lb', 'app': 'app', 'internal_ca': 'all',
 }
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
@@ -186,7 +189,7 @@ TLS_PAIRS = (
 # a role's marker variable (one of its defaults): a host "runs" the role when it is in the role's group and has it
 ROLE_MARKERS = {
     'app': 'app_sample_never_ready', 'baseline': 'baseline_coredumps_disabled', 'firewall': 'firewall_logging',
-    'haproxy': 'haproxy_maxconn', 'logrotate': 'logrotate_timer_oncalendar', 'nginx': 'nginx_worker_connections',
+    'haproxy': 'haproxy_maxconn', 'internal_ca': 'internal_ca_renew_days', 'logrotate': 'logrotate_timer_oncalendar', 'nginx': 'nginx_worker_connections',
     'node_exporter': 'node_exporter_systemd_hardening', 'pgbouncer': 'pgbouncer_limit_nofile',
     'postgresql': 'postgresql_backup_compress_level', 'redis': 'redis_host_tuning',
     'redis_sentinel': 'redis_sentinel_min_production_sentinels',
@@ -1174,6 +1177,54 @@ def check_internal_network(inv):
     return out
 
 
+# The internal CA lives on the controller, one per inventory: bulwark.stack.internal_ca reads these once per run (from
+# the play's first host), so every host must agree on them.
+INTERNAL_CA_SHARED = ('internal_ca_dir', 'internal_ca_generate', 'internal_ca_passphrase', 'internal_ca_common_name',
+                      'internal_ca_lifetime_days', 'internal_ca_cert_lifetime_days', 'internal_ca_renew_days')
+
+
+def check_internal_ca(inv):
+    """One CA setting for the whole inventory; renewal before the end of a certificate's life, not at every run; in
+    production the CA key is encrypted (a passphrase from Ansible Vault)."""
+    out = []
+    names = sorted(inv.hosts)
+    if not names:
+        return out
+    first = inv.hosts[names[0]]
+    for variable in INTERNAL_CA_SHARED:
+        if variable in first.unresolved:
+            continue
+        for name in names[1:]:
+            host = inv.hosts[name]
+            if variable in host.unresolved or host.variables.get(variable) == first.variables.get(variable):
+                continue
+            secret = 'passphrase' in variable
+            out.append(Problem(variable, host.where(variable) if variable in host.origins else 'not set (%s)' % name,
+                               mask(host.variables.get(variable)) if secret else show(host.variables.get(variable)),
+                               'differs between %s and %s, but the internal CA is one per inventory and the run reads '
+                               'it once' % (names[0], name),
+                               'set %s once, in group all' % variable))
+            break
+    lifetime = as_int(first.variables.get('internal_ca_cert_lifetime_days'))
+    renew = as_int(first.variables.get('internal_ca_renew_days'))
+    if lifetime is not None and renew is not None and renew >= lifetime:
+        out.append(Problem('internal_ca_renew_days', _where(first, 'internal_ca_renew_days', 'internal_ca_cert_lifetime_days'),
+                           show(renew), 'not less than internal_ca_cert_lifetime_days (%d): every run would sign every '
+                           'certificate anew' % lifetime,
+                           'renew a few weeks before the end, e.g. internal_ca_renew_days: 30 with a lifetime of 365'))
+    if inv.environment == 'production' and first.variables.get('internal_ca_generate') in (True, 'true', 'True', None) \
+            and 'internal_ca_passphrase' not in first.unresolved and 'internal_ca_passphrase' not in first.origins \
+            and str(first.variables.get('internal_ca_passphrase') or '').strip() == '':
+        # not set at all (an empty value set in the inventory is reported by the secrets check)
+        out.append(Problem('internal_ca_passphrase', first.where('internal_ca_passphrase') if 'internal_ca_passphrase' in first.origins
+                           else 'not set (group all)', "''",
+                           'empty in production: the internal CA key would lie unencrypted on the controller',
+                           'set internal_ca_passphrase (group all) from Ansible Vault to a random value of at least '
+                           '%d characters (openssl rand -base64 33), or use your own CA (internal_ca_generate: false)'
+                           % SECRET_MIN_LENGTH))
+    return out
+
+
 def check_hostnames(inv):
     out = []
     for name in sorted(inv.hosts):
@@ -1459,6 +1510,12 @@ def check_app(inv):
             out.append(Problem('app_database_url', host.where('app_database_url'), mask(url),
                                'not a postgresql:// URL with a database',
                                'use postgresql://user:password@pgbouncer-host:6432/database (in the vault)'))
+        elif url and not (re.search(r'[?&]sslmode=verify-full(&|\Z)', str(url)) and re.search(r'[?&]sslrootcert=[^&]', str(url))):
+            out.append(Problem('app_database_url', host.where('app_database_url'), mask(url),
+                               'does not ask for a verified TLS connection: PgBouncer refuses plaintext clients, and a '
+                               'client that does not check the certificate and name can be sent to an impostor',
+                               'end the URL with ?sslmode=verify-full&sslrootcert=/etc/ssl/bulwark/ca.crt (the '
+                               "internal CA; or your CA's file when PgBouncer has your certificate)"))
         sentinels = v.get('app_redis_sentinels')
         if isinstance(sentinels, (list, tuple)):
             for index, item in enumerate(sentinels):
@@ -1841,6 +1898,7 @@ CROSS_CHECKS = [
     check_tls_pairs,
     check_hostnames,
     check_internal_network,
+    check_internal_ca,
 ]
 
 

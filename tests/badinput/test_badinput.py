@@ -43,6 +43,7 @@ SECRETS = {  # random-looking, distinct: the secrets the roles need (group all, 
     'redis_acl_replication_password': 'Rp6%tB1-hM9!sGd3-Xe7',
     'redis_acl_sentinel_password': 'Sn4&vC7-jK2!wPf8-Ub1',
     'redis_sentinel_password': 'Sq2*yD5-gN8!rTk1-Ha6',
+    'internal_ca_passphrase': 'Ca5!pH7-rQ2#zN8-Wt4',
 }
 GOOD = dict({  # a valid lab inventory: validates clean
     'bulwark_environment': 'lab',
@@ -197,6 +198,10 @@ ROWS = [
     ('internal-network-unset-in-production', 'production', {'bulwark_internal_network': ''}, ['bulwark_internal_network']),
     ('internal-network-public-in-production', 'production', {'bulwark_internal_network': '52.0.0.0/16'}, ['bulwark_internal_network']),
     ('internal-address-outside-in-production', 'production', {'bulwark_internal_address': '10.99.0.5'}, ['bulwark_internal_address']),
+    # the internal CA: one per inventory, renewed before the end of a certificate's life, its key encrypted
+    ('secret-internal-ca-passphrase-empty', 'all', {'internal_ca_passphrase': ''}, ['internal_ca_passphrase']),
+    ('internal-ca-renew-not-before-the-end', 'all', {'internal_ca_renew_days': 365}, ['internal_ca_renew_days']),
+    ('internal-ca-dir-differs-between-hosts', 'host:redis2', {'internal_ca_dir': '/srv/another-ca'}, ['internal_ca_dir']),
 
     # ---- checks the roles' tasks/preflight.yml made on every host before; now once, on the controller ----
     # app
@@ -208,6 +213,8 @@ ROWS = [
     ('app-artifact-without-command', 'app', {'app_artifact': '/srv/a.tar.gz', 'app_artifact_checksum': 'sha256:' + 'ab' * 32},
      ['app_command']),
     ('app-database-url-not-postgresql', 'app', {'app_database_url': 'mysql://app@db1/app'}, ['app_database_url']),
+    ('app-database-url-without-verified-tls', 'app', {'app_database_url': 'postgresql://app@db1:6432/app?sslmode=require'},
+     ['app_database_url']),
     ('app-redis-sentinel-not-host-port', 'app', {'app_redis_sentinels': ['10.20.0.21']}, ['app_redis_sentinels[0]']),
     ('app-redis-master-name-empty', 'app', {'app_redis_master_name': ''}, ['app_redis_master_name']),
     ('app-stop-timeout-zero', 'app', {'app_stop_timeout': 0}, ['app_stop_timeout']),
@@ -260,7 +267,8 @@ ROWS = [
                                                          'postgresql_cert_auth_users': ['pgbouncer_auth']},
      ['pgbouncer_auth_tls_cert']),
     ('pgbouncer-auth-cert-without-key', 'pgbouncer', {'pgbouncer_auth_tls_cert': CERT}, ['pgbouncer_auth_tls_key']),
-    ('pgbouncer-verify-without-ca-file', 'pgbouncer', {'pgbouncer_server_tls_sslmode': 'verify-full'}, ['pgbouncer_server_tls_ca_file']),
+    ('pgbouncer-verify-without-ca-file', 'pgbouncer', {'pgbouncer_server_tls_sslmode': 'verify-full', 'pgbouncer_server_tls_ca_file': ''},
+     ['pgbouncer_server_tls_ca_file']),
     ('pgbouncer-postgres-host-not-postgres', 'pgbouncer', {'pgbouncer_postgres_host': 'redis1'}, ['pgbouncer_postgres_host']),
     ('bind-address-not-ip', 'redis', {'redis_bind_address': 'redis-one'}, ['redis_bind_address']),
     # postgresql
@@ -378,6 +386,7 @@ RELATED = (
     ('postgresql_users', 'postgresql_databases', 'postgresql_backup_databases'),
     ('baseline_unattended_upgrades_enabled', 'baseline_unattended_upgrades_origins'),
     ('bulwark_internal_network', 'bulwark_internal_address'),
+    ('internal_ca_renew_days', 'internal_ca_cert_lifetime_days'),
 )
 
 

@@ -1,6 +1,7 @@
 """Behaviour of bulwark.stack.postgresql + bulwark.stack.pgbouncer: SCRAM through PgBouncer from an app host, TLS-only
 access from allowed hosts, tuned settings live, no plaintext password on disk, a backup restored."""
 
+import datetime
 import os
 import pathlib
 import shlex
@@ -30,6 +31,8 @@ VERSIONS = {'12': 15, '13': 17}
 AUTH_QUERY_HOSTS = [name for name in DB_HOSTS if name.endswith('-debian13')]
 AUTH_CERT = '/etc/pgbouncer/tls/auth-user.crt'
 AUTH_KEY = '/etc/pgbouncer/tls/auth-user.key'
+CA_FILE = '/etc/ssl/bulwark/ca.crt'  # the internal CA (bulwark.stack.internal_ca), on every host
+TLS = 'sslmode=verify-full sslrootcert=%s' % CA_FILE  # how clients reach PgBouncer: TLS, certificate and name checked
 
 
 def psql(on, conninfo, sql, password=None):
@@ -47,11 +50,15 @@ def client():
     return get_host(CLIENT)
 
 
-# Speaks the PostgreSQL wire protocol on the client: send a StartupMessage and print the authentication request
+# Speaks the PostgreSQL wire protocol on the client: TLS first (SSLRequest, then a handshake that checks the
+# certificate against the internal CA and the address), then a StartupMessage; prints the authentication request
 # PgBouncer answers with (code 10 = SASL, followed by the mechanism names).
 AUTH_PROBE = r'''
-import socket, struct, sys
-s = socket.create_connection((sys.argv[1], 6432), 10)
+import socket, ssl, struct, sys
+raw = socket.create_connection((sys.argv[1], 6432), 10)
+raw.sendall(struct.pack("!ii", 8, 80877103))
+assert raw.recv(1) == b"S"
+s = ssl.create_default_context(cafile="/etc/ssl/bulwark/ca.crt").wrap_socket(raw, server_hostname=sys.argv[1])
 body = struct.pack("!I", 196608) + b"user\0app\0database\0app\0\0"
 s.sendall(struct.pack("!I", len(body) + 4) + body)
 kind = s.recv(1)
@@ -67,7 +74,7 @@ def test_client_authenticates_through_pgbouncer_with_scram(client, host):
     # PgBouncer offers SCRAM-SHA-256 and nothing else.
     offer = client.check_output('python3 -c %s %s' % (shlex.quote(AUTH_PROBE), ip))
     assert offer == 'R 10 SCRAM-SHA-256', offer
-    conn = 'host=%s port=6432 dbname=app user=app sslmode=disable' % ip
+    conn = 'host=%s port=6432 dbname=app user=app %s' % (ip, TLS)
     result = psql(client, conn, 'SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', APP_PASSWORD)
     assert result.rc == 0, result.stderr
     # Logged in as app, and PgBouncer's connection to PostgreSQL is TLS (pg_stat_ssl of the server backend). PgBouncer
@@ -77,7 +84,7 @@ def test_client_authenticates_through_pgbouncer_with_scram(client, host):
 
 @pytest.mark.parametrize('user, password', [('app', 'wrong-password-123'), ('intruder', APP_PASSWORD)])
 def test_wrong_credentials_fail_at_pgbouncer(client, host, user, password):
-    conn = 'host=%s port=6432 dbname=app user=%s sslmode=disable' % (internal_ip(host), user)
+    conn = 'host=%s port=6432 dbname=app user=%s %s' % (internal_ip(host), user, TLS)
     result = psql(client, conn, 'SELECT 1', password)
     assert result.rc != 0
     # PgBouncer answers a failed SCRAM exchange (wrong password, or unknown user: mock authentication) like this.
@@ -101,13 +108,108 @@ def test_allowed_host_needs_tls(host):
     ip = internal_ip(host)
     plain = psql(host, 'host=%s port=5432 dbname=app user=app sslmode=disable' % ip, 'SELECT 1', APP_PASSWORD)
     assert plain.rc != 0 and 'no pg_hba.conf entry' in plain.stderr and 'no encryption' in plain.stderr, plain.stderr
-    tls = psql(host, 'host=%s port=5432 dbname=app user=app sslmode=verify-full sslrootcert=/etc/postgresql/ssl/server.crt'
-               % ip, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', APP_PASSWORD)
+    tls = psql(host, 'host=%s port=5432 dbname=app user=app %s'
+               % (ip, TLS), 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', APP_PASSWORD)
     assert tls.rc == 0 and tls.stdout.strip() == 't', tls.stderr
 
 
+OTHER_CA = ('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/other-ca.key '
+            '-out /tmp/other-ca.crt -subj /CN=another-ca -days 1')
+
+
+def test_pgbouncer_takes_only_verified_tls_clients(client, host):
+    ip = internal_ip(host)
+    base = 'host=%s port=6432 dbname=app user=app ' % ip
+    plain = psql(client, base + 'sslmode=disable', 'SELECT 1', APP_PASSWORD)
+    assert plain.rc != 0 and 'SSL required' in plain.stderr, plain.stderr
+    # A client that trusts another CA, and one that expects another name, stop at the handshake.
+    client.check_output(OTHER_CA)
+    other = psql(client, base + 'sslmode=verify-full sslrootcert=/tmp/other-ca.crt', 'SELECT 1', APP_PASSWORD)
+    assert other.rc != 0 and 'certificate verify failed' in other.stderr, other.stderr
+    impostor = psql(client, 'host=db-impostor hostaddr=%s port=6432 dbname=app user=app %s' % (ip, TLS), 'SELECT 1',
+                    APP_PASSWORD)
+    assert impostor.rc != 0 and 'does not match host name' in impostor.stderr, impostor.stderr
+    # Mozilla's intermediate ciphers: an AEAD suite is taken, a CBC one is refused by the server (alert 40).
+    handshake = 'openssl s_client -starttls postgres -connect %s:6432 -tls1_2 -CAfile %s -cipher %%s </dev/null' % (ip, CA_FILE)
+    assert client.run(handshake % 'ECDHE-ECDSA-AES128-GCM-SHA256').rc == 0
+    cbc = client.run(handshake % 'ECDHE-ECDSA-AES128-SHA')
+    assert cbc.rc != 0 and 'alert handshake failure' in cbc.stderr, cbc.stderr
+    # The key was made on this host and is readable by PgBouncer's user only.
+    key = host.file('/etc/pgbouncer/tls/server.key')
+    assert (key.user, key.mode) == ('postgres', 0o600)
+
+
+# Connects through PgBouncer (TLS, verified) in a loop until /tmp/stop-load exists, then writes "<ok> <failed>".
+LOAD_LOOP = """
+ok=0; failed=0
+while [ ! -e /tmp/stop-load ]; do
+  for ip in %s; do
+    if PGPASSWORD=%s PGCONNECT_TIMEOUT=5 psql -w "host=$ip port=6432 dbname=app user=app %s" -XAtc 'SELECT 1' \
+        >/dev/null 2>>/tmp/load.err; then ok=$((ok+1)); else failed=$((failed+1)); fi
+  done
+done
+echo "$ok $failed" > /tmp/load.out
+"""
+
+
+def _served(on, address, port):
+    """Serial and end date of the certificate a PostgreSQL-protocol server presents."""
+    return on.check_output('openssl s_client -starttls postgres -connect %s:%d </dev/null 2>/dev/null '
+                           '| openssl x509 -noout -serial -enddate' % (address, port))
+
+
+# The database tier as site.yml applies it (import_role: the roles' tags apply, so `--tags tls` selects their part).
+TLS_PLAY = """
+- name: PostgreSQL and PgBouncer, TLS part
+  hosts: postgres
+  tasks:
+    - name: Apply bulwark.stack.postgresql
+      ansible.builtin.import_role:
+        name: bulwark.stack.postgresql
+    - name: Apply bulwark.stack.pgbouncer
+      ansible.builtin.import_role:
+        name: bulwark.stack.pgbouncer
+"""
+
+
+def test_forced_renewal_reaches_every_service_without_a_failed_query(client, tmp_path):
+    """A renewal (forced: internal_ca_renew_days above the remaining lifetime) signs new certificates for PostgreSQL
+    and PgBouncer, and a reload puts them in service: new handshakes see them, and clients connecting all along
+    through PgBouncer (verify-full) see no failure. Once for the scenario; `--tags tls` is the concern tag."""
+    hosts = {name: get_host(name) for name in DB_HOSTS}
+    ips = {name: internal_ip(h) for name, h in hosts.items()}
+    before = {name: (_served(h, '127.0.0.1', 5432), _served(client, ips[name], 6432)) for name, h in hosts.items()}
+    playbook = tmp_path / 'tls.yml'
+    playbook.write_text(TLS_PLAY)
+    client.check_output('rm -f /tmp/stop-load /tmp/load.out /tmp/load.err')
+    client.check_output('setsid nohup sh -c %s >/dev/null 2>&1 &'
+                        % shlex.quote(LOAD_LOOP % (' '.join(sorted(ips.values())), shlex.quote(APP_PASSWORD), TLS)))
+    try:
+        time.sleep(2)
+        result = subprocess.run(
+            ['ansible-playbook', '-i', INVENTORY, str(playbook), '--tags', 'tls',
+             '-e', 'internal_ca_renew_days=3000', '-e', 'internal_ca_cert_lifetime_days=3650'],
+            capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+        assert result.returncode == 0, result.stdout[-3000:]
+        time.sleep(2)
+    finally:
+        client.run('touch /tmp/stop-load')
+        for unused in range(30):
+            if client.file('/tmp/load.out').exists:
+                break
+            time.sleep(1)
+    ok, failed = (int(n) for n in client.check_output('cat /tmp/load.out').split())
+    assert failed == 0 and ok >= 10, (ok, failed, client.run('tail -5 /tmp/load.err').stdout)
+    for name, h in hosts.items():
+        after = (_served(h, '127.0.0.1', 5432), _served(client, ips[name], 6432))
+        for old, new in zip(before[name], after):
+            assert old.splitlines()[0] != new.splitlines()[0], (name, old, new)  # another serial
+            end = datetime.datetime.strptime(new.splitlines()[1].split('=', 1)[1], '%b %d %H:%M:%S %Y %Z')
+            assert end - datetime.datetime.utcnow() > datetime.timedelta(days=3640), new  # the new lifetime
+
+
 def test_stats_user_reads_pgbouncer_console(client, host):
-    conn = 'host=%s port=6432 dbname=pgbouncer user=pgbouncer_stats sslmode=disable' % internal_ip(host)
+    conn = 'host=%s port=6432 dbname=pgbouncer user=pgbouncer_stats %s' % (internal_ip(host), TLS)
     result = psql(client, conn, 'SHOW POOLS', STATS_PASSWORD)
     assert result.rc == 0, result.stderr
     assert any(line.startswith('app|app|') for line in result.stdout.splitlines()), result.stdout
@@ -167,7 +269,7 @@ def test_auth_query_mode_knows_roles_outside_the_userlist(client, host):
     as_postgres(host, "DROP ROLE IF EXISTS reporting; SET password_encryption = 'scram-sha-256'; "
                       "CREATE ROLE reporting LOGIN PASSWORD '%s'" % password, db='postgres')
     try:
-        conn = 'host=%s port=6432 dbname=app user=reporting sslmode=disable' % internal_ip(host)
+        conn = 'host=%s port=6432 dbname=app user=reporting %s' % (internal_ip(host), TLS)
         good = psql(client, conn, 'SELECT current_user', password)
         wrong = psql(client, conn, 'SELECT 1', 'wrong-password-123')
         if host.backend.host in AUTH_QUERY_HOSTS:
@@ -185,7 +287,7 @@ def test_auth_query_mode_knows_roles_outside_the_userlist(client, host):
         as_postgres(host, "DROP ROLE IF EXISTS breakglass; CREATE ROLE breakglass SUPERUSER LOGIN PASSWORD '%s'"
                     % password, db='postgres')
         try:
-            su = psql(client, 'host=%s port=6432 dbname=app user=breakglass sslmode=disable' % internal_ip(host),
+            su = psql(client, 'host=%s port=6432 dbname=app user=breakglass %s' % (internal_ip(host), TLS),
                       'SELECT 1', password)
             assert su.rc != 0 and _not_found_by_auth_query(host, su), su.stderr
         finally:
@@ -196,8 +298,7 @@ def test_auth_query_mode_knows_roles_outside_the_userlist(client, host):
 def test_auth_user_logs_in_only_with_its_certificate(name):
     host = get_host(name)
     ip = internal_ip(host)
-    base = 'host=%s port=5432 dbname=app user=pgbouncer_auth sslmode=verify-full ' \
-        'sslrootcert=/etc/postgresql/ssl/server.crt' % ip
+    base = 'host=%s port=5432 dbname=app user=pgbouncer_auth %s' % (ip, TLS)
     # No certificate (and no password exists): refused by the pg_hba `cert` line.
     bare = host.run('runuser -u postgres -- env PGCONNECT_TIMEOUT=10 psql -w %s -X -At -c "SELECT 1"'
                     % shlex.quote(base + ' sslcert=/nonexistent sslkey=/nonexistent'))

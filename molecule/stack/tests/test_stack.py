@@ -120,6 +120,8 @@ def test_https_through_lb_reaches_app_pgbouncer_and_redis(client, addresses, lb)
     health = json.loads(reply['body'])
     assert health['status'] == 'healthy'
     assert health['checks']['pgbouncer']['status'] == 'ok', health
+    # over TLS, PgBouncer's certificate checked against the internal CA and its name (DATABASE_URL verify-full)
+    assert 'certificate verified' in health['checks']['pgbouncer']['detail'], health
     assert health['checks']['redis']['status'] == 'ok', health
     assert reply['headers']['strict-transport-security'].startswith('max-age=63072000')
 
@@ -626,7 +628,8 @@ def rotated_secrets():
 def psql_login(host, address, database, user, password):
     """Log in to PgBouncer at address (password from the environment); 'ok' or the error."""
     query = 'SHOW VERSION' if database == 'pgbouncer' else 'SELECT 1'
-    result = host.run('PGPASSWORD=%s PGCONNECT_TIMEOUT=5 psql -X -At "host=%s port=6432 dbname=%s user=%s" -c %s' % (
+    result = host.run('PGPASSWORD=%s PGCONNECT_TIMEOUT=5 psql -X -At "host=%s port=6432 dbname=%s user=%s '
+                      'sslmode=verify-full sslrootcert=/etc/ssl/bulwark/ca.crt" -c %s' % (
         shlex.quote(password), address, database, user, shlex.quote(query)))
     return 'ok' if result.rc == 0 else (result.stdout + result.stderr).strip()[-200:]
 

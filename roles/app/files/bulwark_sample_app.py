@@ -7,7 +7,9 @@ Endpoints
   GET /health/live   200 while the process runs
   GET /health/ready  200 when started, not shutting down and /health is healthy; 503 otherwise
   GET /health        200 healthy / 503 unhealthy, JSON body with one entry per check:
-                       pgbouncer: TCP connect to the DATABASE_URL host:port and a PostgreSQL SSLRequest answered
+                       pgbouncer: TCP connect to the DATABASE_URL host:port and a PostgreSQL SSLRequest answered;
+                                  with sslmode require/verify-ca/verify-full in its query, a TLS handshake (verified
+                                  against sslrootcert, and the name for verify-full)
                        redis:     ask REDIS_SENTINELS for the master of REDIS_MASTER_NAME, then PING it (AUTH with
                                   REDIS_USERNAME/REDIS_PASSWORD when set)
                      A check whose variable is not set reports "not configured" and does not make the app unhealthy.
@@ -25,6 +27,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -56,12 +59,29 @@ def check_pgbouncer():
         return None, 'not configured (DATABASE_URL unset)'
     parsed = urllib.parse.urlsplit(url)
     host, port = parsed.hostname or 'localhost', parsed.port or 5432
+    query = dict(urllib.parse.parse_qsl(parsed.query))
+    sslmode = query.get('sslmode', 'prefer')  # libpq's names and default
     with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
         sock.sendall(struct.pack('!ii', 8, 80877103))  # SSLRequest: any PostgreSQL protocol speaker answers S or N
         answer = sock.recv(1)
-    if answer not in (b'S', b'N'):
-        return False, '%s:%d did not answer like PgBouncer/PostgreSQL (%r)' % (host, port, answer)
-    return True, '%s:%d answers' % (host, port)
+        if answer not in (b'S', b'N'):
+            return False, '%s:%d did not answer like PgBouncer/PostgreSQL (%r)' % (host, port, answer)
+        if sslmode not in ('require', 'verify-ca', 'verify-full'):
+            return True, '%s:%d answers' % (host, port)
+        if answer != b'S':
+            return False, '%s:%d refuses TLS, and sslmode is %s' % (host, port, sslmode)
+        # verify-full: the certificate chains to sslrootcert and names the host; verify-ca: the chain only.
+        context = ssl.create_default_context(cafile=query.get('sslrootcert') or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = sslmode == 'verify-full'
+        if sslmode == 'require':
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            with context.wrap_socket(sock, server_hostname=host) as tls:
+                return True, '%s:%d answers over %s (%s)' % (
+                    host, port, tls.version(), 'certificate verified' if sslmode != 'require' else 'not verified')
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            return False, '%s:%d TLS handshake failed: %s' % (host, port, exc)
 
 
 def _resp_command(sock, *args):

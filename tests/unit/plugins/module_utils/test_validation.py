@@ -25,6 +25,8 @@ def inventory(common=None, per_host=None, groups=None, environment='lab', vaulte
         variables = dict(common or {})
         variables.update((per_host or {}).get(name, {}))
         variables.setdefault('bulwark_environment', environment)
+        if variables['bulwark_environment'] == 'production':
+            variables.setdefault('internal_ca_passphrase', 'Xq7#vLp2$Wm9!rTz4&Kd')  # the CA key is encrypted there
         origins = dict((k, 'group all (test)') for k in variables)
         vault = dict((p, vaulted) for p, dummy in v.secret_leaves(variables))
         hosts[name] = v.Host(name, variables, origins, vault, memtotal_mb=1024)
@@ -120,7 +122,8 @@ PRIVATE = {'bulwark_internal_network': '10.20.0.0/24'}
 
 def test_production_requires_vault():
     problems = v.validate(inventory(dict(PRIVATE, redis_password=GOOD_SECRET), environment='production'))
-    assert variables_of(problems) == ['redis_password'] and 'Vault' in problems[0].fix
+    assert variables_of(problems) == ['internal_ca_passphrase', 'redis_password']
+    assert all('Vault' in p.fix for p in problems)
     assert v.validate(inventory(dict(PRIVATE, redis_password=GOOD_SECRET), environment='production', vaulted=True)) == []
 
 
@@ -500,3 +503,28 @@ def test_argument_specs_mask_no_log_values():
     inv.argument_specs = SPECS
     problems = [p for p in v.validate(inv) if 'argument spec' in p.problem]
     assert variables_of(problems) == ['redis_acl_app_password'] and 'Ap3$kW8' not in str(problems)
+
+
+def test_production_encrypts_the_internal_ca_key():
+    def without_passphrase(settings):
+        inv = inventory(settings, environment='production', vaulted=True)
+        for host in inv.hosts.values():
+            del host.variables['internal_ca_passphrase'], host.origins['internal_ca_passphrase']
+        return v.validate(inv)
+    problems = without_passphrase(PRIVATE)
+    assert variables_of(problems) == ['internal_ca_passphrase'] and 'unencrypted' in problems[0].problem
+    assert without_passphrase(dict(PRIVATE, internal_ca_generate=False)) == []  # the operator's own CA
+    problems = v.validate(inventory(dict(PRIVATE, internal_ca_passphrase=''), environment='production', vaulted=True))
+    assert variables_of(problems) == ['internal_ca_passphrase']
+
+
+def test_one_internal_ca_per_inventory():
+    names = GROUPS['all']
+    problems = v.validate(inventory(per_host={names[-1]: {'internal_ca_dir': '/elsewhere'}}))
+    assert variables_of(problems) == ['internal_ca_dir'] and 'one per inventory' in problems[0].problem
+
+
+@pytest.mark.parametrize('renew, lifetime, refused', [(30, 365, False), (364, 365, False), (365, 365, True), (400, 90, True)])
+def test_internal_ca_renews_before_the_end_not_at_every_run(renew, lifetime, refused):
+    problems = v.validate(inventory({'internal_ca_renew_days': renew, 'internal_ca_cert_lifetime_days': lifetime}))
+    assert variables_of(problems) == (['internal_ca_renew_days'] if refused else [])
