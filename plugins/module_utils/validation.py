@@ -281,6 +281,9 @@ CONFIG_TEXT = {
     'haproxy_backends[*].balance': ('line', 'haproxy.cfg'),
     'haproxy_backends[*].health_path': ('urlpath', 'haproxy.cfg'),
     'haproxy_backends[*].group': ('name', 'haproxy.cfg'),
+    'haproxy_backends[*].tls_name': ('name', 'haproxy.cfg'),
+    'nginx_upstream_tls_name': ('name', 'site.conf'),
+    'app_tls_name': ('name', 'the app certificate (subjectAltName)'),
     'haproxy_backends[*].servers[*].name': ('name', 'haproxy.cfg'),
     'haproxy_backends[*].servers[*].address': ('host', 'haproxy.cfg'),
     'haproxy_stats_users.<keys>': ('name', 'the stats userlist in haproxy.cfg'),
@@ -1573,6 +1576,55 @@ def check_nginx(inv):
     return out
 
 
+def _upstream_tls_problems(inv, lb, variable, group, name, label):
+    """The load balancer ``lb`` expects TLS with ``name`` ('' = plain HTTP) from the hosts of ``group``: each of them
+    must serve what it expects (bulwark.stack.app's app_tls_enabled and app_tls_name)."""
+    out = []
+    for member in inv.members(group):
+        app = inv.hosts[member]
+        if not inv.runs(member, 'app') or 'app_tls_enabled' in app.unresolved or 'app_tls_name' in app.unresolved:
+            continue
+        serves_tls = app.variables.get('app_tls_enabled') in (True, 'true', 'True', 'yes', 1)
+        served_name = app.variables.get('app_tls_name')
+        if not name and serves_tls:
+            out.append(Problem(variable, lb.where(variable) if variable in lb.origins else 'role default (%s)' % lb.name,
+                               "''", '%s speaks plain HTTP to %s, which serves HTTPS (app_tls_enabled)' % (label, member),
+                               'set %s to the app hosts\' app_tls_name (%s)' % (variable, served_name)))
+            break
+        if name and not serves_tls:
+            out.append(Problem('app_tls_enabled', _where(app, 'app_tls_enabled', 'app_tls_name'), show(app.variables.get('app_tls_enabled')),
+                               '%s serves plain HTTP, but %s on %s expects TLS (%s)' % (member, label, lb.name, variable),
+                               'enable app_tls_enabled, or set %s to "" on %s' % (variable, lb.name)))
+            break
+        if name and served_name != name:
+            out.append(Problem(variable, lb.where(variable) if variable in lb.origins else 'role default (%s)' % lb.name,
+                               show(name), '%s checks the name %r, but the certificate of %s carries app_tls_name %r'
+                               % (label, name, member, served_name),
+                               'use one name: set %s and app_tls_name to the same value' % variable))
+            break
+    return out
+
+
+def check_upstream_tls(inv):
+    """LB to app over TLS: the name each load balancer checks is the one every app host's certificate carries."""
+    out = []
+    for lb in _hosts_running(inv, 'nginx'):
+        if 'nginx_upstream_tls_name' in lb.unresolved or 'nginx_upstream_group' in lb.unresolved:
+            continue
+        out.extend(_upstream_tls_problems(inv, lb, 'nginx_upstream_tls_name', str(lb.variables.get('nginx_upstream_group', 'app')),
+                                          str(lb.variables.get('nginx_upstream_tls_name') or ''), 'nginx'))
+    for lb in _hosts_running(inv, 'haproxy'):
+        backends = lb.variables.get('haproxy_backends')
+        if 'haproxy_backends' in lb.unresolved or not isinstance(backends, (list, tuple)):
+            continue
+        for index, backend in enumerate(backends):
+            if isinstance(backend, dict) and backend.get('name') and backend.get('group') and 'servers' not in backend:
+                out.extend(_upstream_tls_problems(inv, lb, 'haproxy_backends[%d].tls_name' % index, str(backend['group']),
+                                                  str(backend.get('tls_name') or ''), 'HAProxy backend %s' % backend.get('name')))
+    seen = set()  # an app host that both load balancers expect otherwise: once
+    return [p for p in out if not ((p.variable, p.where) in seen or seen.add((p.variable, p.where)))]
+
+
 def check_haproxy(inv):
     out = []
     for host in _hosts_running(inv, 'haproxy'):
@@ -1899,6 +1951,7 @@ CROSS_CHECKS = [
     check_hostnames,
     check_internal_network,
     check_internal_ca,
+    check_upstream_tls,
 ]
 
 

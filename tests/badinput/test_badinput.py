@@ -202,6 +202,11 @@ ROWS = [
     ('secret-internal-ca-passphrase-empty', 'all', {'internal_ca_passphrase': ''}, ['internal_ca_passphrase']),
     ('internal-ca-renew-not-before-the-end', 'all', {'internal_ca_renew_days': 365}, ['internal_ca_renew_days']),
     ('internal-ca-dir-differs-between-hosts', 'host:redis2', {'internal_ca_dir': '/srv/another-ca'}, ['internal_ca_dir']),
+    # LB to app over TLS: the load balancer checks the name the app hosts' certificates carry
+    ('lb-upstream-tls-name-not-the-apps', 'lb', {'nginx_upstream_tls_name': 'www.example.com'}, ['nginx_upstream_tls_name']),
+    ('app-plain-http-while-lb-expects-tls', 'app', {'app_tls_enabled': 'false'}, ['app_tls_enabled']),
+    ('inject-nginx-upstream-tls-name', 'host:lb1', {'nginx_upstream_tls_name': 'app.bulwark.internal;\nproxy_ssl_verify off'},
+     ['nginx_upstream_tls_name']),
 
     # ---- checks the roles' tasks/preflight.yml made on every host before; now once, on the controller ----
     # app
@@ -387,6 +392,7 @@ RELATED = (
     ('baseline_unattended_upgrades_enabled', 'baseline_unattended_upgrades_origins'),
     ('bulwark_internal_network', 'bulwark_internal_address'),
     ('internal_ca_renew_days', 'internal_ca_cert_lifetime_days'),
+    ('nginx_upstream_tls_name', 'haproxy_backends', 'app_tls_enabled', 'app_tls_name'),
 )
 
 

@@ -10,6 +10,7 @@ HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
 
 PORT = 8000
+CA = '/etc/ssl/bulwark/ca.crt'  # the internal CA: the app serves HTTPS with a certificate from it (app_tls_enabled)
 SERVICE = 'bulwark-app'
 BASE = '/opt/bulwark-app'
 
@@ -18,7 +19,7 @@ target, client = peer_fixtures(HOSTS)  # the host under test, and the other host
 
 def fetch(client, target, path):
     """GET path from the app on target, sent by client (traffic stays between the two containers of this scenario)."""
-    return http_get(client, 'http://%s:%d%s' % (internal_ip(target), PORT, path), timeout=15)
+    return http_get(client, 'https://%s:%d%s' % (internal_ip(target), PORT, path), cafile=CA, timeout=15)
 
 
 def converge(version):
@@ -53,6 +54,45 @@ def test_endpoints_from_other_host(client, target):
     assert checks['checks']['pgbouncer']['status'] == 'not configured'
     assert checks['checks']['redis']['status'] == 'not configured'
     assert fetch(client, target, '/nope').get('status') == 404
+
+
+def test_https_only_and_a_renewed_certificate_is_served_without_a_restart():
+    """The app speaks TLS only; a renewal of its certificate (forced: internal_ca_renew_days above the remaining
+    lifetime) is served at the next connection by the same process, and requests sent all along see no failure.
+    Once for the scenario (the converge renews both hosts' certificates): the first host serves, the other asks."""
+    target, client = get_host(HOSTS[0]), get_host(HOSTS[1])
+    url = 'https://%s:%d/version' % (internal_ip(target), PORT)
+    plain = http_get(client, url.replace('https://', 'http://'), timeout=5)
+    assert 'status' not in plain, plain  # no HTTP answer on the plain scheme
+    served = ('openssl s_client -connect %s:%d -CAfile %s -verify_return_error </dev/null 2>/dev/null '
+              '| openssl x509 -noout -serial' % (internal_ip(target), PORT, CA))
+    before, pid = client.check_output(served), target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
+    client.check_output('rm -f /tmp/stop-load /tmp/load.out')
+    client.check_output('setsid nohup python3 -c %s >/dev/null 2>&1 &' % shlex.quote(LOAD_LOOP % (url, CA)))
+    try:
+        result = ansible_playbook(os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml'),
+                                  '-e', 'internal_ca_renew_days=3000', '-e', 'internal_ca_cert_lifetime_days=3650')
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    finally:
+        client.run('touch /tmp/stop-load')
+    ok, failed = (int(n) for n in client.check_output('sleep 2; cat /tmp/load.out').split())
+    assert failed == 0 and ok >= 10, (ok, failed)
+    assert client.check_output(served) != before  # a new certificate, served by the same process
+    assert target.check_output('systemctl show -p MainPID --value %s' % SERVICE) == pid
+
+
+# On the client: GET the URL (verified against the CA) in a loop until /tmp/stop-load exists; writes "<ok> <failed>".
+LOAD_LOOP = """
+import os, ssl, urllib.request
+url, context, ok, failed = %r, ssl.create_default_context(cafile=%r), 0, 0
+while not os.path.exists('/tmp/stop-load'):
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as reply:
+            ok, failed = (ok + 1, failed) if reply.status == 200 else (ok, failed + 1)
+    except Exception:
+        failed += 1
+open('/tmp/load.out', 'w').write('%%d %%d' %% (ok, failed))
+"""
 
 
 def test_health_turns_503_when_a_dependency_is_unreachable(target):
@@ -135,11 +175,12 @@ def test_environment_file_is_root_only_and_read_by_the_app(target):
 def test_sigterm_lets_an_in_flight_request_finish(target):
     # A 3 s request is in flight when systemd stops the service; it must complete with 200 and the unit exit cleanly.
     script = r'''
-import subprocess, threading, time, urllib.request
+import ssl, subprocess, threading, time, urllib.request
 result = {}
 def slow():
     try:
-        with urllib.request.urlopen("http://%s:%d/slow?ms=3000", timeout=20) as resp:
+        context = ssl.create_default_context(cafile="/etc/ssl/bulwark/ca.crt")
+        with urllib.request.urlopen("https://%s:%d/slow?ms=3000", timeout=20, context=context) as resp:
             result["status"], result["body"] = resp.status, resp.read().decode().strip()
     except Exception as exc:
         result["error"] = repr(exc)

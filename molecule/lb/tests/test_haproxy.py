@@ -82,11 +82,27 @@ def test_admin_socket_drains_and_readies_a_server(client, lb):
     assert {body for body, _ in bodies(client, URL, 8)} == set(APPS)
 
 
+INTERNAL_CA = '/tmp/bulwark-internal-ca.pem'  # on the client: the internal CA, which signed the stats certificate
+
+
+@pytest.fixture(scope='module')
+def stats_client(client, lb):
+    client.run('cat > %s <<"EOF"\n%sEOF' % (INTERNAL_CA, lb.file('/etc/ssl/bulwark/ca.crt').content_string))
+    return client
+
+
 @pytest.mark.parametrize('auth,code', [('', '401'), ('admin:wrong', '401'), (STATS_AUTH, '200')])
-def test_stats_page_needs_credentials(client, auth, code):
+def test_stats_page_needs_credentials_over_tls(stats_client, auth, code):
     user = '-u %s' % auth if auth else ''
-    out = client.check_output('curl -s -o /dev/null -w "%%{http_code}" %s http://%s:8404/stats' % (user, LB))
+    out = stats_client.check_output('curl -s -o /dev/null -w "%%{http_code}" --cacert %s %s https://%s:8404/stats'
+                                    % (INTERNAL_CA, user, LB))
     assert out == code
+
+
+def test_stats_page_refuses_plain_http(stats_client):
+    # The credentials would cross the network in clear: no HTTP answer without TLS.
+    out = stats_client.run('curl -s -o /dev/null -w "%%{http_code}" -u %s http://%s:8404/stats' % (STATS_AUTH, LB))
+    assert out.rc != 0 and out.stdout == '000', (out.rc, out.stdout)
 
 
 def test_stats_page_only_on_internal_address(lb):

@@ -126,6 +126,20 @@ def test_https_through_lb_reaches_app_pgbouncer_and_redis(client, addresses, lb)
     assert reply['headers']['strict-transport-security'].startswith('max-age=63072000')
 
 
+INTERNAL_CA = '/etc/ssl/bulwark/ca.crt'  # the internal CA, on every host that uses it
+
+
+@pytest.mark.parametrize('lb', LBS)
+def test_lb_reaches_the_app_hosts_over_verified_tls_only(addresses, lb):
+    """Each LB reaches every app host over HTTPS verified against the internal CA (what its proxy does); plain HTTP
+    gets no answer from the app port."""
+    host = get_host(lb)
+    for app in APPS:
+        url = 'https://%s:8000/health/ready' % addresses[app]
+        assert http_get(host, url, INTERNAL_CA).get('status') == 200, app
+        assert 'status' not in http_get(host, url.replace('https://', 'http://'), timeout=5), app
+
+
 @pytest.mark.parametrize('lb', LBS)
 def test_every_app_host_serves_through_lb(client, addresses, lb):
     served = set()
@@ -651,9 +665,9 @@ def assert_rotated_outside_redis(client, addresses, old, new):
     assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + old['scrape']).get('status') == 401
     assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + new['scrape'], limit=100).get('status') == 200
     haproxy_lb = [lb for lb in LBS if lb_kind(lb) == 'haproxy'][0]
-    stats = 'http://%s:8404/stats' % addresses[haproxy_lb]
-    assert http_get(get_host(haproxy_lb), stats, '', 'admin:' + old['stats']).get('status') == 401
-    assert http_get(get_host(haproxy_lb), stats, '', 'admin:' + new['stats'], limit=100).get('status') == 200
+    stats = 'https://%s:8404/stats' % addresses[haproxy_lb]
+    assert http_get(get_host(haproxy_lb), stats, INTERNAL_CA, 'admin:' + old['stats']).get('status') == 401
+    assert http_get(get_host(haproxy_lb), stats, INTERNAL_CA, 'admin:' + new['stats'], limit=100).get('status') == 200
     # The app hosts hold the new copies only.
     for app in APPS:
         env = get_host(app).file('/etc/bulwark-app/app.env').content_string

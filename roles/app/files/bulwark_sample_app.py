@@ -15,7 +15,8 @@ Endpoints
                      A check whose variable is not set reports "not configured" and does not make the app unhealthy.
   GET /slow?ms=N     answers after N milliseconds (at most 60000); used to test graceful stops
 
-Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
+Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, APP_TLS_CERT + APP_TLS_KEY (serve HTTPS; the certificate is
+re-read when its file changes), DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
 REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, APP_CHECK_TIMEOUT
 (seconds, default 2). The version comes from the VERSION file of the release directory this file lives in; a file
 NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
@@ -211,6 +212,40 @@ class Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the request threads: in-flight requests finish
     block_on_close = True
     request_queue_size = 128
+    tls = None  # TlsFiles when APP_TLS_CERT and APP_TLS_KEY are set
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the request's thread (first read), not in the accepting one.
+            sock = self.tls.context().wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+
+class TlsFiles:
+    """The certificate and key, re-read when the certificate file changes: a renewed certificate serves the next
+    connection, with no restart and no dropped request."""
+
+    def __init__(self, cert, key):
+        self.cert, self.key = cert, key
+        self._stamp, self._context, self._lock = None, None, threading.Lock()
+
+    def context(self):
+        stamp = os.stat(self.cert).st_mtime_ns
+        with self._lock:
+            if stamp != self._stamp:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.minimum_version = ssl.TLSVersion.TLSv1_2
+                try:
+                    context.load_cert_chain(self.cert, self.key)
+                except (OSError, ssl.SSLError) as exc:
+                    if self._context is None:
+                        raise
+                    # Half-written (a new key before its certificate): keep serving the last good pair, retry later.
+                    sys.stderr.write('TLS files not usable yet (%s); still serving the previous certificate\n' % exc)
+                    return self._context
+                self._stamp, self._context = stamp, context
+            return self._context
 
 
 def main():
@@ -218,6 +253,9 @@ def main():
     port = int(os.environ.get('APP_PORT', '8000'))
     Server.address_family = socket.AF_INET6 if ':' in address else socket.AF_INET
     server = Server((address, port), Handler)
+    if os.environ.get('APP_TLS_CERT') and os.environ.get('APP_TLS_KEY'):
+        server.tls = TlsFiles(os.environ['APP_TLS_CERT'], os.environ['APP_TLS_KEY'])
+        server.tls.context()  # fail at start, not at the first request, when the files are unusable
 
     def stop(signum, _frame):
         STATE['stopping'] = True
@@ -227,7 +265,8 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     STATE['ready'] = True
-    sys.stderr.write('bulwark-sample-app %s listening on %s:%d\n' % (VERSION, address, port))
+    sys.stderr.write('bulwark-sample-app %s listening on %s:%d (%s)\n'
+                     % (VERSION, address, port, 'TLS' if server.tls else 'plain HTTP'))
     server.serve_forever(poll_interval=0.2)
     server.server_close()
     sys.stderr.write('stopped cleanly\n')

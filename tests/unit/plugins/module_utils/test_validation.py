@@ -528,3 +528,26 @@ def test_one_internal_ca_per_inventory():
 def test_internal_ca_renews_before_the_end_not_at_every_run(renew, lifetime, refused):
     problems = v.validate(inventory({'internal_ca_renew_days': renew, 'internal_ca_cert_lifetime_days': lifetime}))
     assert variables_of(problems) == (['internal_ca_renew_days'] if refused else [])
+
+
+APP = {'app_sample_never_ready': False, 'app_tls_enabled': True, 'app_tls_name': 'app.bulwark.internal'}
+NGINX = {'nginx_worker_connections': 1024, 'nginx_upstream_group': 'app', 'nginx_upstream_tls_name': 'app.bulwark.internal'}
+HAPROXY = {'haproxy_maxconn': 4096,
+           'haproxy_backends': [{'name': 'app', 'group': 'app', 'port': 8000, 'tls_name': 'app.bulwark.internal'}],
+           'haproxy_frontends': [{'name': 'https', 'default_backend': 'app'}]}
+
+
+@pytest.mark.parametrize('lb, app, refused', [
+    (NGINX, APP, []),
+    (HAPROXY, APP, []),
+    (dict(NGINX, nginx_upstream_tls_name='other.name'), APP, ['nginx_upstream_tls_name']),
+    (dict(NGINX, nginx_upstream_tls_name=''), APP, ['nginx_upstream_tls_name']),
+    (NGINX, dict(APP, app_tls_enabled=False), ['app_tls_enabled']),
+    (dict(NGINX, nginx_upstream_tls_name=''), dict(APP, app_tls_enabled=False), []),
+    (dict(HAPROXY, haproxy_backends=[{'name': 'app', 'group': 'app', 'port': 8000}]), APP, ['haproxy_backends[0].tls_name']),
+    (dict(HAPROXY, haproxy_backends=[{'name': 'app', 'group': 'app', 'port': 8000, 'tls_name': 'x.y'}]), APP,
+     ['haproxy_backends[0].tls_name']),
+], ids=['nginx-same-name', 'haproxy-same-name', 'nginx-other-name', 'nginx-plain-to-https', 'nginx-tls-to-plain',
+        'both-plain', 'haproxy-plain-to-https', 'haproxy-other-name'])
+def test_load_balancers_check_the_name_the_app_certificates_carry(lb, app, refused):
+    assert variables_of(v.validate(inventory(per_host={'lb1': lb, 'app1': app}))) == refused
