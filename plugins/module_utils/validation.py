@@ -1202,7 +1202,7 @@ def check_internal_ca(inv):
             if variable in host.unresolved or host.variables.get(variable) == first.variables.get(variable):
                 continue
             secret = 'passphrase' in variable
-            out.append(Problem(variable, host.where(variable) if variable in host.origins else 'not set (%s)' % name,
+            out.append(Problem(variable, host.where(variable),
                                mask(host.variables.get(variable)) if secret else show(host.variables.get(variable)),
                                'differs between %s and %s, but the internal CA is one per inventory and the run reads '
                                'it once' % (names[0], name),
@@ -1219,8 +1219,7 @@ def check_internal_ca(inv):
             and 'internal_ca_passphrase' not in first.unresolved and 'internal_ca_passphrase' not in first.origins \
             and str(first.variables.get('internal_ca_passphrase') or '').strip() == '':
         # not set at all (an empty value set in the inventory is reported by the secrets check)
-        out.append(Problem('internal_ca_passphrase', first.where('internal_ca_passphrase') if 'internal_ca_passphrase' in first.origins
-                           else 'not set (group all)', "''",
+        out.append(Problem('internal_ca_passphrase', 'not set (group all)', "''",
                            'empty in production: the internal CA key would lie unencrypted on the controller',
                            'set internal_ca_passphrase (group all) from Ansible Vault to a random value of at least '
                            '%d characters (openssl rand -base64 33), or use your own CA (internal_ca_generate: false)'
@@ -1587,8 +1586,7 @@ def _upstream_tls_problems(inv, lb, variable, group, name, label):
         serves_tls = app.variables.get('app_tls_enabled') in (True, 'true', 'True', 'yes', 1)
         served_name = app.variables.get('app_tls_name')
         if not name and serves_tls:
-            out.append(Problem(variable, lb.where(variable) if variable in lb.origins else 'role default (%s)' % lb.name,
-                               "''", '%s speaks plain HTTP to %s, which serves HTTPS (app_tls_enabled)' % (label, member),
+            out.append(Problem(variable, lb.where(variable), "''", '%s speaks plain HTTP to %s, which serves HTTPS (app_tls_enabled)' % (label, member),
                                'set %s to the app hosts\' app_tls_name (%s)' % (variable, served_name)))
             break
         if name and not serves_tls:
@@ -1597,8 +1595,7 @@ def _upstream_tls_problems(inv, lb, variable, group, name, label):
                                'enable app_tls_enabled, or set %s to "" on %s' % (variable, lb.name)))
             break
         if name and served_name != name:
-            out.append(Problem(variable, lb.where(variable) if variable in lb.origins else 'role default (%s)' % lb.name,
-                               show(name), '%s checks the name %r, but the certificate of %s carries app_tls_name %r'
+            out.append(Problem(variable, lb.where(variable), show(name), '%s checks the name %r, but the certificate of %s carries app_tls_name %r'
                                % (label, name, member, served_name),
                                'use one name: set %s and app_tls_name to the same value' % variable))
             break
