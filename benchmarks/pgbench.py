@@ -9,8 +9,9 @@
 --bench-from postgresql-debian13 --password molecule-app-password-5d1e.)
 
 (a) connect-per-transaction (pgbench -C, select-only) through PgBouncer vs directly to PostgreSQL: TPS ratio.
-    Direct means what pg_hba.conf allows: TLS + SCRAM for every connection. Through PgBouncer the client does SCRAM
-    without TLS to PgBouncer, which keeps its TLS server connections open.
+    Direct means what pg_hba.conf allows: TLS + SCRAM for every connection. Through PgBouncer the client does the
+    same (PgBouncer takes TLS clients only, verify-full against the internal CA), and PgBouncer keeps its TLS server
+    connections to PostgreSQL open.
 (b) 1000 concurrent clients through PgBouncer while PostgreSQL has max_connections 100: errors (goal 0).
 (c) the tuned configuration vs Debian's default postgresql.conf (the role's conf.d file with the PGTune keys removed;
     listen/TLS/logging settings kept identical), same host and data, TPC-B-like: TPS ratio. Runs go tuned, default,

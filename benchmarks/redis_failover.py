@@ -9,7 +9,8 @@ the Molecule scenario `redis`:
     python benchmarks/redis_failover.py [--hosts redis-a,redis-b,redis-c] [--seconds 30]
 
 The writer runs inside one of the containers (the controller talks to the containers only through `docker exec`), so
-all traffic stays on the scenario's network. It speaks RESP over plain sockets (no client library), finds the primary
+all traffic stays on the scenario's network. It speaks RESP over TLS sockets (no client library; certificates
+verified against the internal CA, --ca-file; --ca-file "" for a plaintext group), finds the primary
 through the sentinels, writes `SET bench:<n> <n>` in a loop, and on any error asks the sentinels again, exactly as a
 Sentinel-aware client does. Figures, not a test: it prints them and leaves the old primary running as a replica.
 """
@@ -21,8 +22,9 @@ import sys
 import time
 
 WRITER = r'''
-import json, socket, sys, time
-sentinels, name, user, password, spw, seconds = json.loads(sys.argv[1])
+import json, socket, ssl, sys, time
+sentinels, name, user, password, spw, seconds, ca = json.loads(sys.argv[1])
+context = ssl.create_default_context(cafile=ca) if ca else None
 
 def enc(*a):
     out = b"*%d\r\n" % len(a)
@@ -34,6 +36,8 @@ def enc(*a):
 class Conn:
     def __init__(self, host, port):
         self.s = socket.create_connection((host, port), 0.5)
+        if context:
+            self.s = context.wrap_socket(self.s, server_hostname=host)
         self.s.settimeout(0.5)
         self.f = self.s.makefile("rb")
     def call(self, *a):
@@ -134,6 +138,7 @@ def main():
     parser.add_argument('--app-user', default='app')
     parser.add_argument('--app-password', default='molecule-app-secret-3d4e5f')
     parser.add_argument('--sentinel-password', default='molecule-sentinel-secret-2a3b4c')
+    parser.add_argument('--ca-file', default='/etc/ssl/bulwark/ca.crt', help='internal CA in the containers ("" = plaintext)')
     parser.add_argument('--seconds', type=float, default=30.0, help='length of the write run')
     parser.add_argument('--stop-after', type=float, default=5.0, help='seconds of writes before the primary stops')
     opts = parser.parse_args()
@@ -141,19 +146,20 @@ def main():
     hosts = opts.hosts.split(',')
     ips = {h: internal_ip(h) for h in hosts}
     by_ip = {ip: h for h, ip in ips.items()}
-    ask = docker('exec', '-e', 'REDISCLI_AUTH=' + opts.sentinel_password, hosts[0], 'redis-cli', '--no-auth-warning',
+    tls = ['--tls', '--cacert', opts.ca_file] if opts.ca_file else []
+    ask = docker('exec', '-e', 'REDISCLI_AUTH=' + opts.sentinel_password, hosts[0], 'redis-cli', '--no-auth-warning', *tls,
                  '-h', ips[hosts[0]], '-p', '26379', 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', opts.name).stdout.split()
     old = by_ip[ask[0]]
     writer_host = [h for h in hosts if h != old][0]
     down_after = docker('exec', '-e', 'REDISCLI_AUTH=' + opts.sentinel_password, hosts[0], 'redis-cli',
-                        '--no-auth-warning', '-h', ips[hosts[0]], '-p', '26379', 'SENTINEL', 'MASTER',
+                        '--no-auth-warning', *tls, '-h', ips[hosts[0]], '-p', '26379', 'SENTINEL', 'MASTER',
                         opts.name).stdout.split()
     settings = dict(zip(down_after[0::2], down_after[1::2]))
     print('primary before: %s (%s); writer on %s; down-after-milliseconds %s, min-replicas-to-write from redis.conf'
           % (old, ips[old], writer_host, settings.get('down-after-milliseconds')))
 
     arg = json.dumps([list(ips.values()), opts.name, opts.app_user, opts.app_password, opts.sentinel_password,
-                      opts.seconds])
+                      opts.seconds, opts.ca_file])
     writer = subprocess.Popen(['docker', 'exec', writer_host, 'python3', '-c', WRITER, arg],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(opts.stop_after)

@@ -4,6 +4,7 @@ molecule/conftest.py puts this directory on sys.path, so a scenario's tests do `
 cannot import conftest). Everything reads the scenario from Molecule's environment when called, not at import.
 """
 
+import datetime
 import json
 import os
 import re
@@ -240,6 +241,108 @@ def codes(client, base, count, parallel=10):
     return out.split()
 
 
+# --- internal certificates (bulwark.stack.internal_ca) ---------------------------------------------------------------
+
+def served_certificate(on, address, port, starttls=None):
+    """Serial and end date (`openssl x509 -serial -enddate`) of the certificate a TLS server presents to testinfra
+    host ``on``; ``starttls``: openssl's protocol name (postgres) for servers that switch to TLS in their protocol."""
+    return on.check_output('openssl s_client %s-connect %s:%d </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate'
+                           % ('-starttls %s ' % starttls if starttls else '', address, port))
+
+
+def run_forced_renewal(inventory, hosts, roles, tmp_path):
+    """Apply ``roles`` (bulwark.stack.<role>) to ``hosts`` as site.yml does (import_role, so the roles' tags apply)
+    with `--tags tls` and every internal certificate due (internal_ca_renew_days above the remaining lifetime of
+    3650 days); fail when the run fails. Waits 2 s before and after, so load started before it spans the run."""
+    time.sleep(2)
+    playbook = tmp_path / 'tls.yml'
+    playbook.write_text(json.dumps([{'name': 'TLS part of ' + ', '.join(roles), 'hosts': hosts, 'tasks': [
+        {'name': 'Apply bulwark.stack.' + role, 'ansible.builtin.import_role': {'name': 'bulwark.stack.' + role}}
+        for role in roles]}]))
+    result = subprocess.run(
+        ['ansible-playbook', '-i', inventory, str(playbook), '--tags', 'tls',
+         '-e', 'internal_ca_renew_days=3000', '-e', 'internal_ca_cert_lifetime_days=3650'],
+        capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+    assert result.returncode == 0, result.stdout[-3000:]
+    time.sleep(2)
+
+
+def assert_renewed(label, before, after):
+    """``before``/``after``: served_certificate() of one service: another serial, and the renewal's lifetime."""
+    assert before.splitlines()[0] != after.splitlines()[0], (label, before, after)
+    end = datetime.datetime.strptime(after.splitlines()[1].split('=', 1)[1], '%b %d %H:%M:%S %Y %Z')
+    assert end - datetime.datetime.utcnow() > datetime.timedelta(days=3640), (label, after)
+
+
+# --- what crosses the network in clear ------------------------------------------------------------------------------
+
+# Runs on a host: records every TCP segment the host sends or receives, on every interface (loopback included), from
+# a packet socket (Python only: no capture tool to install), until /root/capture.stop exists. Segments are joined per
+# direction of each connection, and each stream is searched for the needles of /root/capture.json ({label: hex}).
+# Writes /root/capture.out: packets per TCP port of interest ("ports"), and which needles were found, in how many
+# streams, with the ports of the first one ("found").
+CAPTURE = r'''
+import binascii, json, os, socket, struct
+with open("/root/capture.json") as handle:
+    cfg = json.load(handle)
+needles = {label: binascii.unhexlify(value) for label, value in cfg["needles"].items()}
+watch = set(cfg["ports"])
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.ntohs(0x0003))
+sock.settimeout(0.5)
+streams, packets, total = {}, {}, 0
+while not os.path.exists("/root/capture.stop"):
+    try:
+        frame, addr = sock.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if addr[1] == 0x0800 and len(frame) >= 20 and frame[9] == 6:
+        ihl = (frame[0] & 15) * 4
+        src, dst, tcp = frame[12:16], frame[16:20], frame[ihl:]
+    elif addr[1] == 0x86DD and len(frame) >= 40 and frame[6] == 6:
+        src, dst, tcp = frame[8:24], frame[24:40], frame[40:]
+    else:
+        continue
+    if len(tcp) < 20:
+        continue
+    sport, dport = struct.unpack("!HH", tcp[:4])
+    payload = tcp[(tcp[12] >> 4) * 4:]
+    for port in {sport, dport} & watch:
+        packets[port] = packets.get(port, 0) + 1
+    if payload and total < 64 * 1024 * 1024:
+        streams.setdefault((src, sport, dst, dport), bytearray()).extend(payload)
+        total += len(payload)
+found = {}
+for (src, sport, dst, dport), data in streams.items():
+    for label, needle in needles.items():
+        if needle in data:
+            entry = found.setdefault(label, {"streams": 0, "ports": [sport, dport]})
+            entry["streams"] += 1
+with open("/root/capture.out", "w") as handle:
+    json.dump({"ports": packets, "found": found, "bytes": total}, handle)
+'''
+
+
+def start_capture(hosts, needles, ports):
+    """Start CAPTURE on each testinfra host of ``hosts`` ({name: host}); ``needles``: {label: bytes}, ``ports``:
+    the TCP ports to count packets of."""
+    config = json.dumps({'needles': {label: value.hex() for label, value in needles.items()}, 'ports': list(ports)})
+    for host in hosts.values():
+        host.check_output('rm -f /root/capture.stop /root/capture.out; cat > /root/capture.py <<"EOF"\n%sEOF' % CAPTURE)
+        host.check_output('cat > /root/capture.json <<"EOF"\n%s\nEOF' % config)
+        host.check_output('systemd-run --unit bulwark-capture --collect python3 /root/capture.py')
+
+
+def stop_capture(hosts):
+    """Stop CAPTURE on each host; {name: its result}."""
+    for host in hosts.values():
+        host.check_output('touch /root/capture.stop')
+    results = {}
+    for name, host in hosts.items():
+        wait_for(lambda host=host: host.file('/root/capture.out').exists, 60, 'no capture result on %s' % name)
+        results[name] = json.loads(host.file('/root/capture.out').content_string)
+    return results
+
+
 # --- Redis with Sentinel ---------------------------------------------------------------------------------------------
 
 def wait_for(predicate, timeout, message):
@@ -254,14 +357,78 @@ def wait_for(predicate, timeout, message):
         time.sleep(1)
 
 
+# Runs on a Redis host: a client that opens a new connection for every INCR (so every write logs in and, with "ca",
+# makes a verified TLS handshake), with the old app password until Redis refuses it, then the new one. With
+# "sentinels" (host:port list) and "sentinel_password", each write first asks the sentinels in turn for the primary,
+# as an application does; otherwise it writes to "host". Counts acknowledged writes and errors until
+# /root/writer.stop exists (state in /root/writer.state).
+REDIS_WRITER = r'''
+import json, socket, ssl, sys, time
+with open("/root/writer.json") as handle:
+    cfg = json.load(handle)
+state = {"acked": 0, "last": 0, "errors": {}, "switched": False, "sentinel_fallbacks": 0}
+password = cfg["old"]
+context = ssl.create_default_context(cafile=cfg["ca"]) if cfg.get("ca") else None
+def connect(host, port):
+    sock = socket.create_connection((host, int(port)), timeout=3)
+    return context.wrap_socket(sock, server_hostname=host) if context else sock
+def call(sock, stream, *args):
+    sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args)))
+    return stream.readline().decode().rstrip("\r\n")
+def primary():
+    if not cfg.get("sentinels"):
+        return cfg["host"], cfg["port"]
+    for index, entry in enumerate(cfg["sentinels"]):
+        host, port = entry.rsplit(":", 1)
+        try:
+            with connect(host, port) as sock:
+                stream = sock.makefile("rb")
+                if call(sock, stream, "AUTH", cfg["sentinel_password"]) != "+OK":
+                    continue
+                call(sock, stream, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", cfg["name"])
+                address = [stream.readline().decode().rstrip("\r\n") for _ in range(4)][1::2]
+            state["sentinel_fallbacks"] += index
+            return address[0], address[1]
+        except OSError:
+            continue
+    raise OSError("no sentinel answered")
+while True:
+    try:
+        with connect(*primary()) as sock:
+            stream = sock.makefile("rb")
+            auth = call(sock, stream, "AUTH", cfg["user"], password)
+            if auth.startswith("-WRONGPASS") and password == cfg["old"]:
+                password, state["switched"] = cfg["new"], True
+                continue
+            reply = call(sock, stream, "INCR", "rotation:writes") if auth == "+OK" else auth
+        if reply.startswith(":"):
+            state["acked"] += 1
+            state["last"] = int(reply[1:])
+        else:
+            state["errors"][reply[:40]] = state["errors"].get(reply[:40], 0) + 1
+    except OSError as exc:
+        state["errors"][type(exc).__name__] = state["errors"].get(type(exc).__name__, 0) + 1
+    with open("/root/writer.state", "w") as handle:
+        json.dump(state, handle)
+    try:
+        open("/root/writer.stop").close()
+        break
+    except OSError:
+        time.sleep(0.05)
+'''
+
+
 class RedisCluster:
     """redis-cli views of a scenario's Redis + Sentinel hosts (one primary, replicas, a Sentinel on each).
 
     ``admin`` and ``app`` are (user, password) pairs of Redis ACL users; addresses are the hosts' internal addresses.
+    Redis and Sentinel take TLS only (the roles' default): redis-cli connects with TLS and verifies the certificate
+    against ``ca_file``.
     """
 
-    def __init__(self, hosts, admin, app, sentinel_password, name='bulwark', port=6379, sentinel_port=26379):
-        self.hosts, self.admin, self.app = list(hosts), admin, app
+    def __init__(self, hosts, admin, app, sentinel_password, name='bulwark', port=6379, sentinel_port=26379,
+                 ca_file='/etc/ssl/bulwark/ca.crt'):
+        self.hosts, self.admin, self.app, self.ca_file = list(hosts), admin, app, ca_file
         self.sentinel_password, self.name, self.port, self.sentinel_port = sentinel_password, name, port, sentinel_port
         self._ips = {}
 
@@ -270,13 +437,15 @@ class RedisCluster:
             self._ips[name] = internal_ip(get_host(name))
         return self._ips[name]
 
-    def cli(self, client, address, *args, user=None, password=None, port=None):
+    def cli(self, client, address, *args, user=None, password=None, port=None, tls='verified'):
         """redis-cli on testinfra host ``client`` against address:port; stdout + stderr, stripped. The password goes
-        through the environment, never the command line."""
+        through the environment, never the command line. ``tls``: 'verified' (against ca_file), a path of another CA
+        file to verify against, or None for plaintext."""
         env = 'REDISCLI_AUTH=%s ' % shlex.quote(password) if password else ''
         who = '--user %s ' % shlex.quote(user) if user else ''
-        result = client.run('%sredis-cli --no-auth-warning -h %s -p %d %s%s' % (
-            env, address, port or self.port, who, ' '.join(shlex.quote(str(a)) for a in args)))
+        secure = '--tls --cacert %s ' % shlex.quote(self.ca_file if tls == 'verified' else tls) if tls else ''
+        result = client.run('%sredis-cli --no-auth-warning %s-h %s -p %d %s%s' % (
+            env, secure, address, port or self.port, who, ' '.join(shlex.quote(str(a)) for a in args)))
         return (result.stdout + result.stderr).strip()
 
     def sentinel_primary(self, client, address):

@@ -349,6 +349,21 @@ def redis_bind(probe, options):
     return out
 
 
+@check('BW-RDS-003', 'warning', 'Redis or Sentinel takes plaintext connections',
+       'serve TLS only: port 0 and tls-port (bulwark.stack.redis redis_tls_enabled, the default)')
+def redis_plaintext(probe, options):
+    out = []
+    for name, text, default in (('redis.conf', _redis_config(probe), '6379'),
+                                ('sentinel.conf', probe.read('/etc/redis/sentinel.conf'), '26379')):
+        if text is None:
+            continue
+        ports = [line.split()[1] for line in _config_lines(text) if line.split()[0] == 'port' and len(line.split()) > 1]
+        port = ports[-1] if ports else default
+        if port != '0':
+            out.append('%s: plaintext port %s' % (name, port))
+    return out
+
+
 @check('BW-PG-001', 'error', 'PostgreSQL pg_hba allows trust/md5/password', 'use scram-sha-256 (hostssl) for network clients and peer for local')
 def pg_hba(probe, options):
     out = []

@@ -248,6 +248,7 @@ CONFIG_TEXT = {
     'app_redis_sentinels[*]': ('token', '/etc/bulwark-app/app.env'),
     'app_redis_master_name': ('name', '/etc/bulwark-app/app.env'),
     'app_redis_username': ('line', '/etc/bulwark-app/app.env'),
+    'app_redis_tls_ca_file': ('line', '/etc/bulwark-app/app.env'),
     'app_environment.<keys>': ('envname', '/etc/bulwark-app/app.env'),
     'app_environment.*': ('line', '/etc/bulwark-app/app.env'),
     'app_command[*]': ('line', 'ExecStart= of bulwark-app.service'),
@@ -573,6 +574,18 @@ def parse_duration(value):
     if not match:
         return None
     return float(match.group(1)) * _DURATION_FACTORS[(match.group(2) or '').lower()]
+
+
+def as_bool(value, default=None):
+    """A boolean setting as Ansible reads it (true/yes/on/1 and their opposites), or ``default`` when unset or not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return {1: True, 0: False}.get(value, default)
+    if isinstance(value, str):
+        return {'true': True, 'yes': True, 'on': True, '1': True,
+                'false': False, 'no': False, 'off': False, '0': False}.get(value.strip().lower(), default)
+    return default
 
 
 def as_int(value):
@@ -1215,7 +1228,7 @@ def check_internal_ca(inv):
                            show(renew), 'not less than internal_ca_cert_lifetime_days (%d): every run would sign every '
                            'certificate anew' % lifetime,
                            'renew a few weeks before the end, e.g. internal_ca_renew_days: 30 with a lifetime of 365'))
-    if inv.environment == 'production' and first.variables.get('internal_ca_generate') in (True, 'true', 'True', None) \
+    if inv.environment == 'production' and as_bool(first.variables.get('internal_ca_generate'), True) \
             and 'internal_ca_passphrase' not in first.unresolved and 'internal_ca_passphrase' not in first.origins \
             and str(first.variables.get('internal_ca_passphrase') or '').strip() == '':
         # not set at all (an empty value set in the inventory is reported by the secrets check)
@@ -1583,7 +1596,7 @@ def _upstream_tls_problems(inv, lb, variable, group, name, label):
         app = inv.hosts[member]
         if not inv.runs(member, 'app') or 'app_tls_enabled' in app.unresolved or 'app_tls_name' in app.unresolved:
             continue
-        serves_tls = app.variables.get('app_tls_enabled') in (True, 'true', 'True', 'yes', 1)
+        serves_tls = as_bool(app.variables.get('app_tls_enabled'), False)
         served_name = app.variables.get('app_tls_name')
         if not name and serves_tls:
             out.append(Problem(variable, lb.where(variable), "''", '%s speaks plain HTTP to %s, which serves HTTPS (app_tls_enabled)' % (label, member),
@@ -1896,6 +1909,50 @@ def check_redis_sentinel(inv):
     return out
 
 
+def check_redis_tls(inv):
+    """Redis, its sentinels and the app speak one protocol: TLS everywhere (redis_tls_enabled, the default) or
+    plaintext everywhere. A replica, a sentinel or an app that speaks the other one cannot connect."""
+    out = []
+    redis_hosts = [inv.hosts[name] for name in inv.members('redis') if inv.runs(name, 'redis')
+                   and 'redis_tls_enabled' not in inv.hosts[name].unresolved]
+    tls = {host.name: as_bool(host.variables.get('redis_tls_enabled'), True) for host in redis_hosts}
+    if len(set(tls.values())) > 1:
+        odd = [host for host in redis_hosts if tls[host.name] != tls[redis_hosts[0].name]][0]
+        out.append(Problem('redis_tls_enabled', odd.where('redis_tls_enabled'), show(odd.variables.get('redis_tls_enabled')),
+                           'differs from %s (%s): replicas and the primary would speak different protocols'
+                           % (redis_hosts[0].name, tls[redis_hosts[0].name]),
+                           'set redis_tls_enabled once for the whole Redis group'))
+    group_tls = tls[redis_hosts[0].name] if redis_hosts else None  # the rest is checked against the first host's
+    for host in _hosts_running(inv, 'redis_sentinel'):
+        if 'redis_sentinel_tls_enabled' in host.unresolved or group_tls is None:
+            continue
+        redis_tls = tls.get(host.name, group_tls)  # the Redis on the same host (a mixed group is reported above)
+        sentinel_tls = as_bool(host.variables.get('redis_sentinel_tls_enabled'), redis_tls)
+        if sentinel_tls != redis_tls:
+            out.append(Problem('redis_sentinel_tls_enabled', host.where('redis_sentinel_tls_enabled'),
+                               show(host.variables.get('redis_sentinel_tls_enabled')),
+                               'Sentinel would speak %s to Redis, which speaks %s (redis_tls_enabled)'
+                               % (('TLS', 'plaintext') if sentinel_tls else ('plaintext', 'TLS')),
+                               'remove redis_sentinel_tls_enabled (it follows redis_tls_enabled) or set both alike'))
+    for name in inv.members('app'):
+        host = inv.hosts[name]
+        # app_redis_sentinels is often a template of the hosts' addresses (it needs facts): set is what counts here
+        if group_tls is None or not inv.runs(name, 'app') or 'app_redis_tls_ca_file' in host.unresolved \
+                or not (host.variables.get('app_redis_sentinels') or 'app_redis_sentinels' in host.raw):
+            continue
+        ca_file = str(host.variables.get('app_redis_tls_ca_file') or '')
+        if group_tls and not ca_file:
+            out.append(Problem('app_redis_tls_ca_file', host.where('app_redis_tls_ca_file'), "''",
+                               'the app would speak plaintext to Sentinel and Redis, which take TLS only (redis_tls_enabled)',
+                               'remove app_redis_tls_ca_file (default: the internal CA, /etc/ssl/bulwark/ca.crt)'))
+        elif not group_tls and ca_file:
+            out.append(Problem('app_redis_tls_ca_file', host.where('app_redis_tls_ca_file'), show(ca_file),
+                               'the app would speak TLS to Sentinel and Redis, which speak plaintext (redis_tls_enabled is false)',
+                               'set app_redis_tls_ca_file to "" while redis_tls_enabled is false'))
+    seen = set()  # a group variable: once
+    return [p for p in out if not ((p.variable, p.where) in seen or seen.add((p.variable, p.where)))]
+
+
 def check_controller_hashing(inv):
     """node_exporter_basic_auth_users are bcrypt-hashed on the controller (passlib + bcrypt, in this Python): the
     controller can hash, and no password is longer than the 72 bytes bcrypt reads."""
@@ -1949,6 +2006,7 @@ CROSS_CHECKS = [
     check_internal_network,
     check_internal_ca,
     check_upstream_tls,
+    check_redis_tls,
 ]
 
 

@@ -20,8 +20,8 @@ description:
     C(BW-FW-001) ufw inactive; C(BW-FW-002) ufw default incoming policy not deny; C(BW-SSH-001) sshd allows
     password or root password logins; C(BW-TLS-001) TLS below 1.2 enabled; C(BW-TLS-002) HSTS missing;
     C(BW-TLS-003) nginx server_tokens on; C(BW-RDS-001) Redis without authentication; C(BW-RDS-002) Redis bound
-    publicly or protected-mode off; C(BW-PG-001) pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext
-    userlist or weak auth_type."
+    publicly or protected-mode off; C(BW-RDS-003) Redis or Sentinel takes plaintext connections; C(BW-PG-001)
+    pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext userlist or weak auth_type."
   - Checks for services that are not installed report nothing. The checks live in
     C(plugins/module_utils/audit.py).
 options:

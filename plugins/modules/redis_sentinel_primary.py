@@ -18,7 +18,8 @@ description:
     listens. In every other case (credentials refused, no majority, sentinels down while Redis runs, hosts
     unreachable, a second master) the module fails and says what each sentinel and node answered, so a play never
     templates replicas or sentinels against a primary it is not sure of.
-  - Speaks the Redis protocol over a plain TCP socket; needs no Python Redis client on the target.
+  - Speaks the Redis protocol over a TCP socket, over TLS with O(tls_ca_file); needs no Python Redis client on the
+    target.
 options:
   sentinels:
     description:
@@ -76,6 +77,15 @@ options:
         started; without it that case fails.
     type: bool
     default: false
+  tls_ca_file:
+    description:
+      - CA certificate (PEM) of the sentinels' and Redis nodes' TLS certificates. Set, every connection is TLS, and
+        the peer's certificate must chain to this CA and name the address connected to; a host that answers
+        otherwise is reported as an error, never trusted. The file is read only once a connection is accepted, so
+        on hosts where nothing listens yet (a first run) it need not exist.
+      - Empty speaks plaintext.
+    type: path
+    default: ""
   timeout:
     description: Seconds to wait for each sentinel or node to connect and answer.
     type: float
@@ -151,6 +161,7 @@ nodes:
 
 import os
 import socket
+import ssl
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -178,9 +189,22 @@ def split_address(entry, default_port):
     return entry, default_port
 
 
+def tls_context(ca_file):
+    """A client context that verifies the peer's certificate against ``ca_file`` and its name (TLS 1.2 or later)."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 class Connection(object):
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, tls_ca_file=''):
         self.sock = socket.create_connection((host, port), timeout)
+        if tls_ca_file:
+            try:
+                self.sock = tls_context(tls_ca_file).wrap_socket(self.sock, server_hostname=host)
+            except Exception:
+                self.sock.close()
+                raise
         self.buf = b''
 
     def call(self, *args):
@@ -220,7 +244,7 @@ def authenticate(conn, username, passwords):
 
 def ask(host, port, params):
     """One sentinel's view: (primary [host, port] or None, master flags dict, monitored names)."""
-    conn = Connection(host, port, params['timeout'])
+    conn = Connection(host, port, params['timeout'], params.get('tls_ca_file', ''))
     try:
         authenticate(conn, params['username'], [params['password'], params.get('held_password', '')])
         masters = conn.call('SENTINEL', 'MASTERS')
@@ -239,7 +263,7 @@ def ask(host, port, params):
 
 def role(host, port, params):
     """One Redis node's answer to ROLE: ('master', None) or ('replica', [primary host, port])."""
-    conn = Connection(host, port, params['timeout'])
+    conn = Connection(host, port, params['timeout'], params.get('tls_ca_file', ''))
     try:
         authenticate(conn, params['redis_username'], [params['redis_password'], params.get('held_auth_pass', '')])
         reply = conn.call('ROLE')
@@ -274,6 +298,7 @@ def main():
             redis_password=dict(type='str', default='', no_log=True),
             sentinel_config=dict(type='path', default=''),
             bootstrap_from_role=dict(type='bool', default=False),
+            tls_ca_file=dict(type='path', default=''),
             timeout=dict(type='float', default=2.0),
         ),
         supports_check_mode=True,

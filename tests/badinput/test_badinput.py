@@ -207,6 +207,12 @@ ROWS = [
     ('app-plain-http-while-lb-expects-tls', 'app', {'app_tls_enabled': 'false'}, ['app_tls_enabled']),
     ('inject-nginx-upstream-tls-name', 'host:lb1', {'nginx_upstream_tls_name': 'app.bulwark.internal;\nproxy_ssl_verify off'},
      ['nginx_upstream_tls_name']),
+    # Redis, its sentinels and the app speak one protocol (TLS by default)
+    ('redis-one-host-plaintext', 'host:redis2', {'redis_tls_enabled': 'false'}, ['redis_tls_enabled']),
+    ('redis-sentinel-plaintext-to-tls-redis', 'redis', {'redis_sentinel_tls_enabled': 'false'}, ['redis_sentinel_tls_enabled']),
+    ('app-plaintext-to-tls-redis', 'app', {'app_redis_sentinels': ['10.0.0.1:26379'], 'app_redis_tls_ca_file': ''}, ['app_redis_tls_ca_file']),
+    ('inject-app-redis-tls-ca-file', 'app', {'app_redis_tls_ca_file': '/etc/ssl/bulwark/ca.crt\nREDIS_TLS_CA_FILE='},
+     ['app_redis_tls_ca_file']),
 
     # ---- checks the roles' tasks/preflight.yml made on every host before; now once, on the controller ----
     # app
@@ -393,6 +399,7 @@ RELATED = (
     ('bulwark_internal_network', 'bulwark_internal_address'),
     ('internal_ca_renew_days', 'internal_ca_cert_lifetime_days'),
     ('nginx_upstream_tls_name', 'haproxy_backends', 'app_tls_enabled', 'app_tls_name'),
+    ('redis_tls_enabled', 'redis_sentinel_tls_enabled', 'app_redis_tls_ca_file'),
 )
 
 

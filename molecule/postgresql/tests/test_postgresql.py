@@ -1,7 +1,6 @@
 """Behaviour of bulwark.stack.postgresql + bulwark.stack.pgbouncer: SCRAM through PgBouncer from an app host, TLS-only
 access from allowed hosts, tuned settings live, no plaintext password on disk, a backup restored."""
 
-import datetime
 import os
 import pathlib
 import shlex
@@ -12,7 +11,7 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 
-from testlib import get_host, internal_ip
+from testlib import assert_renewed, get_host, internal_ip, run_forced_renewal, served_certificate
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / '.cache' / 'collections'))
@@ -152,46 +151,19 @@ echo "$ok $failed" > /tmp/load.out
 """
 
 
-def _served(on, address, port):
-    """Serial and end date of the certificate a PostgreSQL-protocol server presents."""
-    return on.check_output('openssl s_client -starttls postgres -connect %s:%d </dev/null 2>/dev/null '
-                           '| openssl x509 -noout -serial -enddate' % (address, port))
-
-
-# The database tier as site.yml applies it (import_role: the roles' tags apply, so `--tags tls` selects their part).
-TLS_PLAY = """
-- name: PostgreSQL and PgBouncer, TLS part
-  hosts: postgres
-  tasks:
-    - name: Apply bulwark.stack.postgresql
-      ansible.builtin.import_role:
-        name: bulwark.stack.postgresql
-    - name: Apply bulwark.stack.pgbouncer
-      ansible.builtin.import_role:
-        name: bulwark.stack.pgbouncer
-"""
-
-
 def test_forced_renewal_reaches_every_service_without_a_failed_query(client, tmp_path):
     """A renewal (forced: internal_ca_renew_days above the remaining lifetime) signs new certificates for PostgreSQL
     and PgBouncer, and a reload puts them in service: new handshakes see them, and clients connecting all along
     through PgBouncer (verify-full) see no failure. Once for the scenario; `--tags tls` is the concern tag."""
     hosts = {name: get_host(name) for name in DB_HOSTS}
     ips = {name: internal_ip(h) for name, h in hosts.items()}
-    before = {name: (_served(h, '127.0.0.1', 5432), _served(client, ips[name], 6432)) for name, h in hosts.items()}
-    playbook = tmp_path / 'tls.yml'
-    playbook.write_text(TLS_PLAY)
+    before = {name: (served_certificate(h, '127.0.0.1', 5432, 'postgres'), served_certificate(client, ips[name], 6432, 'postgres'))
+              for name, h in hosts.items()}
     client.check_output('rm -f /tmp/stop-load /tmp/load.out /tmp/load.err')
     client.check_output('setsid nohup sh -c %s >/dev/null 2>&1 &'
                         % shlex.quote(LOAD_LOOP % (' '.join(sorted(ips.values())), shlex.quote(APP_PASSWORD), TLS)))
     try:
-        time.sleep(2)
-        result = subprocess.run(
-            ['ansible-playbook', '-i', INVENTORY, str(playbook), '--tags', 'tls',
-             '-e', 'internal_ca_renew_days=3000', '-e', 'internal_ca_cert_lifetime_days=3650'],
-            capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
-        assert result.returncode == 0, result.stdout[-3000:]
-        time.sleep(2)
+        run_forced_renewal(INVENTORY, 'postgres', ['postgresql', 'pgbouncer'], tmp_path)
     finally:
         client.run('touch /tmp/stop-load')
         for unused in range(30):
@@ -201,11 +173,9 @@ def test_forced_renewal_reaches_every_service_without_a_failed_query(client, tmp
     ok, failed = (int(n) for n in client.check_output('cat /tmp/load.out').split())
     assert failed == 0 and ok >= 10, (ok, failed, client.run('tail -5 /tmp/load.err').stdout)
     for name, h in hosts.items():
-        after = (_served(h, '127.0.0.1', 5432), _served(client, ips[name], 6432))
+        after = (served_certificate(h, '127.0.0.1', 5432, 'postgres'), served_certificate(client, ips[name], 6432, 'postgres'))
         for old, new in zip(before[name], after):
-            assert old.splitlines()[0] != new.splitlines()[0], (name, old, new)  # another serial
-            end = datetime.datetime.strptime(new.splitlines()[1].split('=', 1)[1], '%b %d %H:%M:%S %Y %Z')
-            assert end - datetime.datetime.utcnow() > datetime.timedelta(days=3640), new  # the new lifetime
+            assert_renewed(name, old, new)
 
 
 def test_stats_user_reads_pgbouncer_console(client, host):

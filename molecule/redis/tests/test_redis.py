@@ -5,11 +5,13 @@ Runs on Debian 13 (molecule/redis); the stack scenario fails Debian 12's Redis o
 (testlib.RedisCluster). Traffic stays between the scenario's containers.
 """
 
+import json
 import os
+import time
 
 import testinfra.utils.ansible_runner
 
-from testlib import RedisCluster, ansible_playbook, wait_for
+from testlib import REDIS_WRITER, RedisCluster, ansible_playbook, assert_renewed, get_host, run_forced_renewal, served_certificate, wait_for
 
 INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
 HOSTS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts('redis'))
@@ -49,6 +51,29 @@ def test_listens_only_on_internal_address(host):
         listeners = host.check_output("ss -Htln 'sport = :%d' | awk '{print $4}'" % port).split()
         assert listeners == ['%s:%d' % (ip, port)]
     assert 'Connection refused' in cli(host, '127.0.0.1', 'PING', user=ADMIN[0], password=ADMIN[1])
+
+
+OTHER_CA = ('test -f /tmp/other-ca.crt || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes '
+            '-keyout /tmp/other-ca.key -out /tmp/other-ca.crt -subj /CN=another-ca -days 1 2>/dev/null')
+
+
+def test_redis_and_sentinel_take_verified_tls_only(host):
+    """No plaintext port: a plaintext client gets no answer, a client that trusts another CA stops at the handshake,
+    and Mozilla's intermediate ciphers apply (a CBC suite is refused by the server, alert 40)."""
+    ip = ip_of(host.backend.host)
+    host.check_output(OTHER_CA)
+    for port, login in ((PORT, {'user': ADMIN[0], 'password': ADMIN[1]}), (SENTINEL_PORT, {'password': SENTINEL_PASSWORD})):
+        assert cli(host, ip, 'PING', port=port, **login) == 'PONG', port
+        plain = cli(host, ip, 'PING', port=port, tls=None, **login)
+        assert plain.startswith(('Error', 'I/O error')) and 'PONG' not in plain, (port, plain)
+        other = cli(host, ip, 'PING', port=port, tls='/tmp/other-ca.crt', **login)
+        assert 'certificate verify failed' in other and 'PONG' not in other, (port, other)
+        cbc = host.run('openssl s_client -connect %s:%d -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA </dev/null' % (ip, port))
+        assert cbc.rc != 0 and 'alert handshake failure' in cbc.stderr, (port, cbc.stderr[-400:])
+    key = host.file('/etc/redis/tls/redis.key')
+    assert (key.user, key.mode) == ('redis', 0o600)
+    config = cli(host, ip, 'CONFIG', 'GET', 'port', user=ADMIN[0], password=ADMIN[1]).splitlines()
+    assert config == ['port', '0'], config  # replicas and sentinels reach it over TLS: no other port exists
 
 
 def test_replication_is_healthy():
@@ -128,6 +153,35 @@ def test_redis_cannot_rewrite_its_role_owned_config(host):
     # Sentinel sends CONFIG REWRITE after a failover; the role-owned file must stay as templated.
     out = cli(host, ip_of(host.backend.host), 'CONFIG', 'REWRITE', user=ADMIN[0], password=ADMIN[1])
     assert out != 'OK' and 'ERR' in out, out
+
+
+def test_forced_renewal_is_served_without_a_failed_write(tmp_path):
+    """A renewal (forced: internal_ca_renew_days above the remaining lifetime) signs new certificates for Redis and
+    Sentinel on every host. Redis reads its new certificate at runtime (same process); the sentinels restart one at
+    a time. A client that asks the sentinels for the primary and writes over a new verified TLS connection each time
+    sees no failure. Once for the scenario; `--tags tls` is the concern tag."""
+    hosts = {name: get_host(name) for name in HOSTS}
+    primary = current_primary()
+    before = {name: [served_certificate(h, ip_of(name), port) for port in (PORT, SENTINEL_PORT)] for name, h in hosts.items()}
+    pids = {name: h.check_output('systemctl show -p MainPID --value redis-server') for name, h in hosts.items()}
+    writer = hosts[[name for name in HOSTS if name != primary][0]]
+    writer.check_output('rm -f /root/writer.stop /root/writer.state; cat > /root/writer.py <<"EOF"\n%sEOF' % REDIS_WRITER)
+    writer.check_output('cat > /root/writer.json <<"EOF"\n%s\nEOF' % json.dumps({
+        'sentinels': ['%s:%d' % (ip_of(name), SENTINEL_PORT) for name in HOSTS], 'sentinel_password': SENTINEL_PASSWORD,
+        'name': NAME, 'user': APP[0], 'old': APP[1], 'new': APP[1], 'ca': '/etc/ssl/bulwark/ca.crt'}))
+    writer.check_output('systemd-run --unit bulwark-writer --collect python3 /root/writer.py')
+    try:
+        run_forced_renewal(INVENTORY, 'redis', ['redis', 'redis_sentinel'], tmp_path)
+    finally:
+        writer.run('touch /root/writer.stop')
+        time.sleep(1)
+    writes = json.loads(writer.file('/root/writer.state').content_string)
+    assert writes['acked'] >= 50 and not writes['errors'], writes
+    for name, h in hosts.items():
+        for old, new in zip(before[name], [served_certificate(h, ip_of(name), port) for port in (PORT, SENTINEL_PORT)]):
+            assert_renewed(name, old, new)
+        assert h.check_output('systemctl show -p MainPID --value redis-server') == pids[name], name  # no restart
+    assert current_primary() == primary
 
 
 def test_failover_then_reconverge_keeps_the_new_topology():

@@ -22,7 +22,8 @@ import time
 import pytest
 import testinfra.utils.ansible_runner
 
-from testlib import RedisCluster, changed_tasks, get_host, http_get, internal_ip, probe, run_audit, wait_for
+from testlib import (REDIS_WRITER, RedisCluster, changed_tasks, get_host, http_get, internal_ip, probe, run_audit, start_capture, stop_capture,
+                     wait_for)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -123,6 +124,8 @@ def test_https_through_lb_reaches_app_pgbouncer_and_redis(client, addresses, lb)
     # over TLS, PgBouncer's certificate checked against the internal CA and its name (DATABASE_URL verify-full)
     assert 'certificate verified' in health['checks']['pgbouncer']['detail'], health
     assert health['checks']['redis']['status'] == 'ok', health
+    # Sentinel and Redis over TLS (verified against the internal CA and for their addresses: REDIS_TLS_CA_FILE)
+    assert ' over TLSv1.' in health['checks']['redis']['detail'], health
     assert reply['headers']['strict-transport-security'].startswith('max-age=63072000')
 
 
@@ -350,13 +353,14 @@ def test_day2_operations_failed_no_request(client, day2_load):
 # rolling deploys under a steady load through both LBs
 # ---------------------------------------------------------------------------------------------------------------
 
-def start_load(client, addresses):
+def start_load(client, addresses, path='/version', workers=3, rate=20):
+    """HTTPS requests through both LBs (benchmarks/loadgen.py) until stop_load(). By default 3 connections per LB at
+    20 requests/s each: a request every ~17 ms per LB, without the stream competing with the deploy for the 2 cores
+    as it does flat out. benchmarks/rolling_deploy.py runs flat out for its figures."""
     targets = ' '.join('--target %s=%s:443 --cafile /root/ca-%s.crt' % (lb, addresses[lb], lb) for lb in LBS)
-    # 3 connections per LB at 20 requests/s each: a request every ~17 ms per LB, without the stream competing with
-    # the deploy for the 2 cores as it does flat out. benchmarks/rolling_deploy.py runs flat out for its figures.
     client.check_output('rm -f /root/loadgen.json; systemd-run --unit bulwark-loadgen --collect '
-                        'python3 /root/loadgen.py %s --path /version --workers 3 --rate 20 --out /root/loadgen.json'
-                        % targets)
+                        'python3 /root/loadgen.py %s --path %s --workers %d --rate %d --out /root/loadgen.json'
+                        % (targets, path, workers, rate))
     time.sleep(3)
 
 
@@ -492,6 +496,8 @@ def misconfigurations():
                        'cp -a /root/redis.bak /etc/redis/redis.conf'),
         'BW-RDS-001': (redis[1], acl + 'cp -a $f /root/acl.bak && echo "user default on nopass ~* +@all" >> $f',
                        acl + 'cp -a /root/acl.bak $f'),
+        'BW-RDS-003': (redis[2], "cp -a /etc/redis/redis.conf /root/redis.bak && echo 'port 6380' >> /etc/redis/redis.conf",
+                       'cp -a /root/redis.bak /etc/redis/redis.conf'),
         'BW-FW-001': (redis[2], 'ufw disable', 'ufw --force enable'),
         'BW-FW-002': (CLIENT, 'ufw default allow incoming', 'ufw default deny incoming'),
         'BW-SSH-001': (APPS[0], "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/00-audit-test.conf",
@@ -537,14 +543,64 @@ def test_each_misconfiguration_is_reported_by_id():
 # Redis on Debian 12: a real failover, the app follows it, a re-converge keeps it (last: it moves the primary)
 # ---------------------------------------------------------------------------------------------------------------
 
+def lab_secrets(variables):
+    """{label: value} of every secret the lab inventory gives the stack (passwords, the CA passphrase)."""
+    found = {name: variables[name] for name in variables
+             if re.search(r'(password|passphrase)\Z', name) and isinstance(variables[name], str) and len(variables[name]) >= 8
+             and '{{' not in variables[name]}
+    for user in variables.get('postgresql_users', []):
+        found['postgresql_users.' + user['name']] = user['password']
+    for name in ('node_exporter_basic_auth_users', 'haproxy_stats_users'):
+        found.update(('%s.%s' % (name, user), password) for user, password in variables.get(name, {}).items())
+    return found
+
+
+# Plaintext protocol that must not cross the network: a Redis or Sentinel command or reply (RESP), Sentinel's hello
+# messages, replication's handshake, a PostgreSQL startup or SCRAM exchange, an HTTP request from a load balancer.
+CLEAR_PROTOCOL = {
+    'RESP AUTH': b'\r\n$4\r\nAUTH\r\n', 'RESP PING': b'*1\r\n$4\r\nPING\r\n', 'RESP PONG': b'+PONG\r\n',
+    'RESP SENTINEL': b'\r\n$8\r\nSENTINEL\r\n', 'Sentinel hello': b'__sentinel__:hello', 'replication': b'REPLCONF',
+    'PostgreSQL startup': b'user\x00', 'PostgreSQL SCRAM': b'SCRAM-SHA-256', 'HTTP request': b'GET /health HTTP/1.',
+}
+APP_TLS_NAME = b'app.bulwark.internal'  # in clear in each LB's TLS ClientHello (SNI): shows the capture reads the traffic
+
+
 def test_redis_failover_is_followed_by_the_app_and_kept_by_a_reconverge(client, addresses, run_playbook):
+    """Also the capture of issue 15: on the app, Redis and database hosts, while /health (Sentinel, Redis, PgBouncer)
+    runs through both LBs, database logins pass PgBouncer, and Redis fails over (replicas re-sync, sentinels
+    reconfigure), no lab secret and no plaintext PostgreSQL, Redis or HTTP protocol crosses the network."""
     redis_vars = RUNNER.get_variables(GROUPS['redis'][0])
     redis = RedisCluster(GROUPS['redis'],
                          (redis_vars.get('redis_acl_admin_user', 'admin'), redis_vars['redis_acl_admin_password']),
                          (redis_vars.get('redis_acl_app_user', 'app'), redis_vars['redis_acl_app_password']),
                          redis_vars['redis_sentinel_password'])
     assert {get_host(name).system_info.release.split('.')[0] for name in GROUPS['redis']} == {'12'}
-    old, new = redis.fail_over()
+    secrets_ = lab_secrets(dict(RUNNER.get_variables(LBS[0]), **redis_vars))
+    assert {'redis_acl_app_password', 'redis_acl_replication_password', 'redis_sentinel_password', 'postgresql_users.app',
+            'pgbouncer_admin_password', 'haproxy_stats_users.admin', 'internal_ca_passphrase'} <= set(secrets_), sorted(secrets_)
+    captured = {name: get_host(name) for name in GROUPS['app'] + GROUPS['redis'] + GROUPS['postgres']}
+    needles = dict(CLEAR_PROTOCOL, **{'secret ' + label: value.encode() for label, value in secrets_.items()})
+    start_capture(captured, dict(needles, **{'app TLS name': APP_TLS_NAME}), (8000, 6379, 26379, 6432, 5432))
+    start_load(client, addresses, '/health', workers=1, rate=5)
+    try:
+        db, pgbouncer = get_host(GROUPS['postgres'][0]), addresses[GROUPS['pgbouncer'][0]]  # psql is on the db host
+        app_password = secrets_['postgresql_users.app']
+        assert [psql_login(db, pgbouncer, 'app', 'app', app_password) for _ in range(3)] == ['ok'] * 3
+        old, new = redis.fail_over()
+        assert psql_login(db, pgbouncer, 'app', 'app', app_password) == 'ok'
+    finally:
+        load = stop_load(client)
+        capture = stop_capture(captured)
+    assert all(load['per_target'][lb]['sent'] >= 20 for lb in LBS), load
+    for name, result in capture.items():
+        assert {label: seen for label, seen in result['found'].items() if label in needles} == {}, (name, result)
+    for name in GROUPS['app']:  # what the capture saw: LB to app, app to Sentinel, Redis and PgBouncer
+        assert all(capture[name]['ports'].get(str(port)) for port in (8000, 26379, 6379, 6432)), (name, capture[name])
+        assert 'app TLS name' in capture[name]['found'], (name, capture[name])
+    for name in GROUPS['redis']:
+        assert capture[name]['ports'].get('6379') and capture[name]['ports'].get('26379'), (name, capture[name])
+    for name in GROUPS['postgres']:
+        assert capture[name]['ports'].get('6432') and capture[name]['ports'].get('5432'), (name, capture[name])
     # The app finds the new primary through Sentinel: /health (it asks Sentinel, then PINGs that primary) is 200
     # through every LB.
     for lb in LBS:
@@ -585,43 +641,6 @@ def test_with_every_sentinel_stopped_the_redis_roles_change_nothing(run_playbook
 # ---------------------------------------------------------------------------------------------------------------
 # every secret rotated in one site.yml run, after the failover above, under load (last: it changes the credentials)
 # ---------------------------------------------------------------------------------------------------------------
-
-# Runs on a Redis host: a client that opens a new connection for every INCR (so every write logs in), with the old
-# app password until Redis refuses it, then the new one. Counts acknowledged writes until /root/writer.stop exists.
-WRITER = r'''
-import json, socket, sys, time
-with open("/root/writer.json") as handle:
-    cfg = json.load(handle)
-state = {"acked": 0, "last": 0, "errors": {}, "switched": False}
-password = cfg["old"]
-def call(sock, stream, *args):
-    sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args)))
-    return stream.readline().decode().rstrip("\r\n")
-while True:
-    try:
-        with socket.create_connection((cfg["host"], cfg["port"]), timeout=3) as sock:
-            stream = sock.makefile("rb")
-            auth = call(sock, stream, "AUTH", cfg["user"], password)
-            if auth.startswith("-WRONGPASS") and password == cfg["old"]:
-                password, state["switched"] = cfg["new"], True
-                continue
-            reply = call(sock, stream, "INCR", "rotation:writes") if auth == "+OK" else auth
-        if reply.startswith(":"):
-            state["acked"] += 1
-            state["last"] = int(reply[1:])
-        else:
-            state["errors"][reply[:40]] = state["errors"].get(reply[:40], 0) + 1
-    except OSError as exc:
-        state["errors"][type(exc).__name__] = state["errors"].get(type(exc).__name__, 0) + 1
-    with open("/root/writer.state", "w") as handle:
-        json.dump(state, handle)
-    try:
-        open("/root/writer.stop").close()
-        break
-    except OSError:
-        time.sleep(0.05)
-'''
-
 
 def rotated_secrets():
     """A new value for every secret the collection manages (the app's copies follow in the lab inventory)."""
@@ -699,14 +718,12 @@ def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, r
                       port=26379).splitlines()
     epoch = epoch[epoch.index('config-epoch') + 1]
     writer_host = get_host([h for h in GROUPS['redis'] if h != primary][0])
-    writer_host.check_output('rm -f /root/writer.stop /root/writer.state; cat > /root/writer.py <<"EOF"\n%sEOF' % WRITER)
+    writer_host.check_output('rm -f /root/writer.stop /root/writer.state; cat > /root/writer.py <<"EOF"\n%sEOF' % REDIS_WRITER)
     writer_host.check_output('cat > /root/writer.json <<"EOF"\n%s\nEOF' % json.dumps(
-        {'host': redis.ip(primary), 'port': 6379, 'user': 'app', 'old': old['r_app'], 'new': new['r_app']}))
+        {'host': redis.ip(primary), 'port': 6379, 'user': 'app', 'old': old['r_app'], 'new': new['r_app'],
+         'ca': redis.ca_file}))
     writer_host.check_output('systemd-run --unit bulwark-writer --collect python3 /root/writer.py')
-    targets = ' '.join('--target %s=%s:443 --cafile /root/ca-%s.crt' % (lb, addresses[lb], lb) for lb in LBS)
-    client.check_output('rm -f /root/loadgen.json; systemd-run --unit bulwark-loadgen --collect python3 /root/loadgen.py '
-                        '%s --path /health --workers 2 --rate 10 --out /root/loadgen.json' % targets)
-    time.sleep(3)
+    start_load(client, addresses, '/health', workers=2, rate=10)
     try:
         result = run_playbook(SITE, '-i', str(rotated), json_output=True)
     finally:

@@ -11,14 +11,15 @@ Endpoints
                                   with sslmode require/verify-ca/verify-full in its query, a TLS handshake (verified
                                   against sslrootcert, and the name for verify-full)
                        redis:     ask REDIS_SENTINELS for the master of REDIS_MASTER_NAME, then PING it (AUTH with
-                                  REDIS_USERNAME/REDIS_PASSWORD when set)
+                                  REDIS_USERNAME/REDIS_PASSWORD when set); with REDIS_TLS_CA_FILE, both over TLS,
+                                  each certificate verified against that CA and for the address connected to
                      A check whose variable is not set reports "not configured" and does not make the app unhealthy.
   GET /slow?ms=N     answers after N milliseconds (at most 60000); used to test graceful stops
 
 Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, APP_TLS_CERT + APP_TLS_KEY (serve HTTPS; the certificate is
 re-read when its file changes), DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
-REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, APP_CHECK_TIMEOUT
-(seconds, default 2). The version comes from the VERSION file of the release directory this file lives in; a file
+REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, REDIS_TLS_CA_FILE,
+APP_CHECK_TIMEOUT (seconds, default 2). The version comes from the VERSION file of the release directory this file lives in; a file
 NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
 
 On SIGTERM the server stops accepting connections, finishes the requests in flight, and exits 0.
@@ -52,6 +53,29 @@ VERSION = _read('VERSION', 'unknown')
 NEVER_READY = os.path.exists(os.path.join(RELEASE_DIR, 'NEVER_READY'))
 TIMEOUT = float(os.environ.get('APP_CHECK_TIMEOUT', '2'))
 STATE = {'ready': False, 'stopping': False}
+_CONTEXTS = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def client_context(cafile, verify=True, check_hostname=True):
+    """A TLS client context (TLS 1.2 or later), kept while the CA file is unchanged: load balancers run /health every
+    few seconds, and loading the CA for each check would cost more than the handshake."""
+    try:
+        stamp = os.stat(cafile).st_mtime_ns if cafile else None
+    except OSError:
+        stamp = None
+    key = (cafile, verify, check_hostname)
+    with _CONTEXTS_LOCK:
+        kept = _CONTEXTS.get(key)
+        if kept and kept[0] == stamp:
+            return kept[1]
+        context = ssl.create_default_context(cafile=cafile or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = check_hostname
+        if not verify:
+            context.verify_mode = ssl.CERT_NONE
+        _CONTEXTS[key] = (stamp, context)
+        return context
 
 
 def check_pgbouncer():
@@ -72,11 +96,7 @@ def check_pgbouncer():
         if answer != b'S':
             return False, '%s:%d refuses TLS, and sslmode is %s' % (host, port, sslmode)
         # verify-full: the certificate chains to sslrootcert and names the host; verify-ca: the chain only.
-        context = ssl.create_default_context(cafile=query.get('sslrootcert') or None)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.check_hostname = sslmode == 'verify-full'
-        if sslmode == 'require':
-            context.verify_mode = ssl.CERT_NONE
+        context = client_context(query.get('sslrootcert', ''), sslmode != 'require', sslmode == 'verify-full')
         try:
             with context.wrap_socket(sock, server_hostname=host) as tls:
                 return True, '%s:%d answers over %s (%s)' % (
@@ -105,6 +125,19 @@ def _resp_read(stream):
     raise ValueError('unexpected reply %r' % line)
 
 
+def _redis_connect(host, port):
+    """A connection to a sentinel or Redis: over TLS with REDIS_TLS_CA_FILE (certificate and address verified)."""
+    sock = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+    cafile = os.environ.get('REDIS_TLS_CA_FILE', '')
+    if not cafile:
+        return sock
+    try:
+        return client_context(cafile).wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+
+
 def check_redis():
     sentinels = [s.strip() for s in os.environ.get('REDIS_SENTINELS', '').split(',') if s.strip()]
     if not sentinels:
@@ -114,7 +147,7 @@ def check_redis():
     for sentinel in sentinels:
         host, _sep, port = sentinel.rpartition(':')
         try:
-            with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+            with _redis_connect(host, port) as sock:
                 sentinel_password = os.environ.get('REDIS_SENTINEL_PASSWORD', '')
                 if sentinel_password:
                     auth = _resp_read(_resp_command(sock, 'AUTH', sentinel_password))
@@ -125,7 +158,8 @@ def check_redis():
             if not isinstance(master, list) or len(master) != 2:
                 errors.append('%s: no master %r (%r)' % (sentinel, name, master))
                 continue
-            with socket.create_connection((master[0], int(master[1])), timeout=TIMEOUT) as sock:
+            with _redis_connect(master[0], master[1]) as sock:
+                over = ' over %s' % sock.version() if isinstance(sock, ssl.SSLSocket) else ''
                 stream = None
                 password = os.environ.get('REDIS_PASSWORD', '')
                 if password:
@@ -137,7 +171,7 @@ def check_redis():
                 stream = _resp_command(sock, 'PING')
                 pong = _resp_read(stream)
             if pong == '+PONG':
-                return True, 'master %s:%s via sentinel %s answers PING' % (master[0], master[1], sentinel)
+                return True, 'master %s:%s via sentinel %s answers PING%s' % (master[0], master[1], sentinel, over)
             return False, 'master %s:%s answered %r' % (master[0], master[1], pong)
         except (OSError, ValueError) as exc:
             errors.append('%s: %s' % (sentinel, exc))

@@ -113,6 +113,9 @@ CASES = [
     ('BW-RDS-001', dict(files={'/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default on nopass ~* +@all\n'})),
     ('BW-RDS-002', dict(files={'/etc/redis/redis.conf': 'bind 0.0.0.0\nrequirepass x\n'})),
     ('BW-RDS-002', dict(files={'/etc/redis/redis.conf': 'bind 10.0.0.5\nprotected-mode no\nrequirepass x\n'})),
+    ('BW-RDS-003', dict(files={'/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default off\nport 6379\n'})),
+    ('BW-RDS-003', dict(files={'/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default off\nport 0\ntls-port 6379\n',
+                               '/etc/redis/sentinel.conf': 'bind 10.0.0.5\ntls-port 26379\n'})),
     ('BW-PG-001', dict(files={'/etc/postgresql/15/main/pg_hba.conf': 'local all postgres peer\nhost all all 10.0.0.0/24 md5\n'})),
     ('BW-PG-001', dict(files={'/etc/postgresql/15/main/pg_hba.conf': 'local all all trust\n'})),
     ('BW-PGB-001', dict(files={'/etc/pgbouncer/userlist.txt': '"app" "hunter2"\n'})),
@@ -126,7 +129,7 @@ def test_each_misconfiguration_is_reported_by_id(expected, change):
 
 
 def test_good_service_configs_are_clean():
-    files = {'/etc/nginx/nginx.conf': NGINX_OK, '/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default off\n',
+    files = {'/etc/nginx/nginx.conf': NGINX_OK, '/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default off\nport 0\ntls-port 6379\n',
              '/etc/postgresql/15/main/pg_hba.conf': 'local all postgres peer\nhostssl all all 10.0.0.0/24 scram-sha-256\n',
              '/etc/pgbouncer/userlist.txt': '"app" "SCRAM-SHA-256$4096:abc$def:ghi"\n',
              '/etc/pgbouncer/pgbouncer.ini': 'auth_type = scram-sha-256\n'}

@@ -551,3 +551,35 @@ HAPROXY = {'haproxy_maxconn': 4096,
         'both-plain', 'haproxy-plain-to-https', 'haproxy-other-name'])
 def test_load_balancers_check_the_name_the_app_certificates_carry(lb, app, refused):
     assert variables_of(v.validate(inventory(per_host={'lb1': lb, 'app1': app}))) == refused
+
+
+REDIS_RUNS = {'redis_host_tuning': True, 'redis_sentinel_min_production_sentinels': 3}
+APP_REDIS = {'app_sample_never_ready': False, 'app_redis_sentinels': ['10.0.0.1:26379'], 'app_redis_tls_ca_file': '/etc/ssl/bulwark/ca.crt'}
+
+
+@pytest.mark.parametrize('redis, r3, app, refused', [
+    ({}, {}, {}, []),
+    ({'redis_tls_enabled': False}, {}, {'app_redis_tls_ca_file': ''}, []),
+    ({}, {'redis_tls_enabled': 'no'}, {}, ['redis_tls_enabled']),
+    ({}, {'redis_sentinel_tls_enabled': False}, {}, ['redis_sentinel_tls_enabled']),
+    ({'redis_tls_enabled': 'false'}, {'redis_sentinel_tls_enabled': True}, {'app_redis_tls_ca_file': ''}, ['redis_sentinel_tls_enabled']),
+    ({}, {}, {'app_redis_tls_ca_file': ''}, ['app_redis_tls_ca_file']),
+    ({'redis_tls_enabled': False}, {}, {}, ['app_redis_tls_ca_file']),
+    ({}, {}, {'app_redis_tls_ca_file': '', 'app_redis_sentinels': []}, []),
+], ids=['tls-everywhere', 'plaintext-everywhere', 'mixed-group', 'sentinel-plaintext', 'sentinel-tls-to-plaintext',
+        'app-plaintext-to-tls', 'app-tls-to-plaintext', 'app-without-redis'])
+def test_redis_sentinel_and_app_speak_one_protocol(redis, r3, app, refused):
+    per_host = {name: dict(REDIS_RUNS, **redis) for name in GROUPS['redis']}
+    per_host['r3'].update(r3)
+    per_host['app1'] = dict(APP_REDIS, **app)
+    problems = v.check_redis_tls(inventory(per_host=per_host))
+    assert variables_of(problems) == refused
+    assert all(p.fix for p in problems)
+
+
+@pytest.mark.parametrize('value, expected', [
+    (True, True), ('yes', True), ('True', True), ('on', True), (1, True), (False, False), ('no', False), ('false', False),
+    ('off', False), (0, False), (None, None), ('maybe', None), (2, None),
+])
+def test_as_bool_reads_booleans_as_ansible_does(value, expected):
+    assert v.as_bool(value) is expected

@@ -129,3 +129,84 @@ def test_split_address(entry, expected):
 
 def test_encode_round_trip():
     assert parse_reply(encode_command('SENTINEL', 'MASTERS'))[0] == ['SENTINEL', 'MASTERS']
+
+
+def _ca_and_server(tmp, name):
+    """A CA (written to tmp/<name>-ca.crt) and a server certificate for IP 127.0.0.1 it signed (PEM cert, key)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(subject, issuer, key, signer, ca, extra):
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        for ext in extra:
+            builder = builder.add_extension(ext, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert(name + ' CA', name + ' CA', ca_key, ca_key, True, [])
+    server = cert('127.0.0.1', name + ' CA', key, ca_key, False,
+                  [x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))])])
+    (tmp / (name + '-ca.crt')).write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (tmp / 'server.pem').write_bytes(server.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(tmp / (name + '-ca.crt')), str(tmp / 'server.pem')
+
+
+@pytest.fixture(scope='module')
+def tls_sentinel(tmp_path_factory):
+    """The fake Sentinel behind TLS, with a certificate for 127.0.0.1 from a CA of its own; also another CA's file."""
+    import ssl
+    tmp = tmp_path_factory.mktemp('tls')
+    ca_file, pem = _ca_and_server(tmp, 'internal')
+    other_ca, unused = _ca_and_server(tmp_path_factory.mktemp('other'), 'other')
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+
+    class TlsServer(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+
+        def get_request(self):
+            sock, address = super().get_request()
+            return context.wrap_socket(sock, server_side=True), address
+
+    server = TlsServer(('127.0.0.1', 0), FakeSentinel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address, ca_file, other_ca
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_verified_against_the_ca_answers(tls_sentinel):
+    (host, port), ca_file, unused = tls_sentinel
+    assert ask(host, port, params(tls_ca_file=ca_file))[0] == ['10.0.0.3', 6379]
+    assert role(host, port, params(tls_ca_file=ca_file))[0] == 'replica'
+
+
+def test_tls_peer_of_another_ca_or_plaintext_is_an_error_never_trusted(tls_sentinel, sentinel):
+    (host, port), unused, other_ca = tls_sentinel
+    with pytest.raises(OSError) as exc:
+        ask(host, port, params(tls_ca_file=other_ca))
+    assert failure(exc.value)[0] == 'error' and 'CERTIFICATE_VERIFY_FAILED' in failure(exc.value)[1]
+    with pytest.raises(OSError) as exc:  # a plaintext server where TLS is expected
+        ask(sentinel[0], sentinel[1], params(tls_ca_file=other_ca))
+    assert failure(exc.value)[0] == 'error'
+
+
+def test_tls_ca_file_is_needed_only_once_something_listens(tmp_path):
+    server = socketserver.TCPServer(('127.0.0.1', 0), socketserver.BaseRequestHandler)
+    port = server.server_address[1]
+    server.server_close()
+    with pytest.raises(OSError) as exc:  # a first run: no CA file on the host yet, nothing listens
+        role('127.0.0.1', port, params(tls_ca_file=str(tmp_path / 'missing-ca.crt')))
+    assert failure(exc.value)[0] == 'refused'
