@@ -1949,8 +1949,7 @@ def check_redis_tls(inv):
             out.append(Problem('app_redis_tls_ca_file', host.where('app_redis_tls_ca_file'), show(ca_file),
                                'the app would speak TLS to Sentinel and Redis, which speak plaintext (redis_tls_enabled is false)',
                                'set app_redis_tls_ca_file to "" while redis_tls_enabled is false'))
-    seen = set()  # a group variable: once
-    return [p for p in out if not ((p.variable, p.where) in seen or seen.add((p.variable, p.where)))]
+    return out  # a group variable reported for each host is reported once by validate()
 
 
 def check_controller_hashing(inv):

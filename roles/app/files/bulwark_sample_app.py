@@ -19,8 +19,8 @@ Endpoints
 Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, APP_TLS_CERT + APP_TLS_KEY (serve HTTPS; the certificate is
 re-read when its file changes), DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
 REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, REDIS_TLS_CA_FILE,
-APP_CHECK_TIMEOUT (seconds, default 2). The version comes from the VERSION file of the release directory this file lives in; a file
-NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
+APP_CHECK_TIMEOUT (seconds, default 2). The version comes from the VERSION file of the release directory this file
+lives in; a file NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
 
 On SIGTERM the server stops accepting connections, finishes the requests in flight, and exits 0.
 """
