@@ -154,9 +154,11 @@ def http_get(client, url, cafile='', auth='', timeout=10, limit=0):
     return json.loads(out)
 
 
-# --- a load balancer with the lab CA, seen from a client container (haproxy and nginx scenarios) -------------------
+# --- a load balancer with its public certificate over ACME, seen from a client container (lb scenario) --------------
 
-LAB_CA = '/tmp/bulwark-lab-ca.pem'  # on the client: the LB's lab CA, the only one curl and openssl trust
+LAB_CA = '/tmp/bulwark-lb-ca.pem'  # on the client: the root of the ACME CA (pebble), the only one curl and openssl trust
+PEBBLE = 'lb-app2'  # the ACME CA of the lb scenario (prepare.yml); its own HTTPS certificate is in PEBBLE_CERT
+PEBBLE_CERT = '/etc/ssl/pebble-directory.pem'
 # Mozilla intermediate, ECDSA certificate: the TLS 1.2 suites it allows, and some it must not.
 TLS12_ALLOWED = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305']
 TLS12_REFUSED = ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256',
@@ -195,7 +197,7 @@ def lb_fixtures(lb_name, client_name):
     @pytest.fixture(scope='module', name='client')
     def client():
         cli = get_host(client_name)
-        trust_lab_ca(cli, lb_name)
+        trust_lb_ca(cli)
         return cli
 
     @pytest.fixture(scope='module', name='handshakes')
@@ -205,16 +207,16 @@ def lb_fixtures(lb_name, client_name):
     return lb, client, handshakes
 
 
-def trust_lab_ca(client, lb_name):
-    """Make the LB's lab CA the one (LAB_CA) that curl and openssl on the client trust."""
-    pem = get_host(lb_name).file('/etc/ssl/bulwark-lab-ca/ca.crt').content_string
-    client.run('cat > %s <<"EOF"\n%sEOF' % (LAB_CA, pem))
+def trust_lb_ca(client):
+    """Make the root of the ACME CA that issued the LBs' certificates the one (LAB_CA) that curl and openssl on the
+    client trust. Pebble makes a new root each time it starts: it is fetched from its management port, verified."""
+    client.check_output('curl -sS --fail --cacert %s https://%s:15000/roots/0 -o %s' % (PEBBLE_CERT, PEBBLE, LAB_CA))
 
 
 def run_handshakes(client, lb_name):
     """Every handshake of TLS_CASES against lb_name, run in one go on the client (one remote command, not dozens),
     trusting only that LB's lab CA; {case: [returncode, output tail]}."""
-    trust_lab_ca(client, lb_name)
+    trust_lb_ca(client)
     out = client.check_output('python3 -c %s %s %s %s' % (
         shlex.quote(TLS_SCRIPT), lb_name, LAB_CA, shlex.quote(json.dumps(TLS_CASES))))
     return json.loads(out)
@@ -248,6 +250,35 @@ def served_certificate(on, address, port, starttls=None):
     host ``on``; ``starttls``: openssl's protocol name (postgres) for servers that switch to TLS in their protocol."""
     return on.check_output('openssl s_client %s-connect %s:%d </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate'
                            % ('-starttls %s ' % starttls if starttls else '', address, port))
+
+
+# On a client: GET each URL in turn (verified against the CA file) until /tmp/stop-load exists; writes "<ok> <failed>"
+# to /tmp/load.out. A steady trickle, one request at a time, so that a renewal run is not slowed by it.
+LOAD_LOOP = """
+import json, os, ssl, sys, urllib.request
+urls, context, ok, failed = json.loads(sys.argv[1]), ssl.create_default_context(cafile=sys.argv[2]), 0, 0
+while not os.path.exists('/tmp/stop-load'):
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=10, context=context) as reply:
+                ok, failed = (ok + 1, failed) if reply.status == 200 else (ok, failed + 1)
+        except Exception:
+            failed += 1
+open('/tmp/load.out', 'w').write('%d %d' % (ok, failed))
+"""
+
+
+def start_load_loop(client, urls, cafile):
+    """Start LOAD_LOOP on testinfra host ``client`` in the background, against ``urls`` trusting only ``cafile``."""
+    client.check_output('rm -f /tmp/stop-load /tmp/load.out')
+    client.check_output('setsid nohup python3 -c %s %s %s >/dev/null 2>&1 &'
+                        % (shlex.quote(LOAD_LOOP), shlex.quote(json.dumps(urls)), shlex.quote(cafile)))
+
+
+def stop_load_loop(client):
+    """Stop LOAD_LOOP; (requests answered 200, requests failed)."""
+    client.run('touch /tmp/stop-load')
+    return tuple(int(n) for n in client.check_output('sleep 2; cat /tmp/load.out').split())
 
 
 def run_forced_renewal(inventory, hosts, roles, tmp_path):

@@ -108,7 +108,6 @@ RANGE_RULES = {
     'nginx_upstream_keepalive': ('int', 0, 100000),
     'nginx_limit_conn': ('int', 1, 1000000),
     'nginx_worker_connections': ('int', 1, 1000000),
-    'nginx_lab_cert_days': ('int', 1, 3650),
     'haproxy_maxconn': ('int', 1, 10000000),
     'haproxy_max_body_size': 'size',
     'haproxy_check_inter': 'duration',
@@ -120,7 +119,7 @@ RANGE_RULES = {
     'haproxy_timeout_client': 'duration',
     'haproxy_timeout_server': 'duration',
     'haproxy_timeout_http_request': 'duration',
-    'haproxy_lab_cert_days': ('int', 1, 3650),
+    'lb_certificate_acme_renew_days': ('int', 1, 3650),
     'postgresql_log_min_duration_statement': ('int', -1, 86400000),
     'postgresql_backup_compress_level': ('int', 0, 9),
     'redis_min_replicas_to_write': ('int', 0, 100),
@@ -153,7 +152,7 @@ SUFFIX_RULES = (
 ROLE_GROUPS = {
     'baseline': 'all', 'firewall': 'all', 'logrotate': 'all', 'node_exporter': 'all',
     'postgresql': 'postgres', 'pgbouncer': 'pgbouncer', 'redis': 'redis', 'redis_sentinel': 'redis',
-    'nginx': 'lb', 'haproxy': 'lb', 'app': 'app', 'internal_ca': 'all',
+    'nginx': 'lb', 'haproxy': 'lb', 'lb_certificate': 'lb', 'app': 'app', 'internal_ca': 'all',
 }
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
@@ -189,7 +188,8 @@ TLS_PAIRS = (
 # a role's marker variable (one of its defaults): a host "runs" the role when it is in the role's group and has it
 ROLE_MARKERS = {
     'app': 'app_sample_never_ready', 'baseline': 'baseline_coredumps_disabled', 'firewall': 'firewall_logging',
-    'haproxy': 'haproxy_maxconn', 'internal_ca': 'internal_ca_renew_days', 'logrotate': 'logrotate_timer_oncalendar', 'nginx': 'nginx_worker_connections',
+    'haproxy': 'haproxy_maxconn', 'internal_ca': 'internal_ca_renew_days', 'lb_certificate': 'lb_certificate_acme_renew_days',
+    'logrotate': 'logrotate_timer_oncalendar', 'nginx': 'nginx_worker_connections',
     'node_exporter': 'node_exporter_systemd_hardening', 'pgbouncer': 'pgbouncer_limit_nofile',
     'postgresql': 'postgresql_backup_compress_level', 'redis': 'redis_host_tuning',
     'redis_sentinel': 'redis_sentinel_min_production_sentinels',
@@ -1977,6 +1977,49 @@ def check_controller_hashing(inv):
     return out
 
 
+# An ACME directory is an https URL; an ACME account's contact address.
+ACME_DIRECTORY = re.compile(r'https://[^\s/?#@]+(/[^\s]*)?\Z')
+ACME_EMAIL = re.compile(r'[^@\s<>"\',;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z')
+
+
+def check_lb_certificate(inv):
+    """The LB's public certificate (bulwark.stack.lb_certificate): one source per LB, ACME settings complete, and in
+    production a certificate that browsers trust (the operator's or one over ACME, not the internal CA's)."""
+    out = []
+    for host in [inv.hosts[name] for name in inv.members('lb')]:
+        v = host.variables
+        server = v.get('lb_server') if v.get('lb_server') in ('nginx', 'haproxy') else 'nginx'
+        cert_var = '%s_tls_cert' % server
+        directory, email = v.get('lb_certificate_acme_directory') or '', v.get('lb_certificate_acme_email') or ''
+        if any(name in host.unresolved for name in ('lb_certificate_acme_directory', cert_var)):
+            continue
+        if directory and not ACME_DIRECTORY.match(str(directory)):
+            out.append(Problem('lb_certificate_acme_directory', host.where('lb_certificate_acme_directory'), show(directory),
+                               'is not an https URL (the ACME directory, RFC 8555)',
+                               'give the directory URL of your ACME CA, for example https://acme-v02.api.letsencrypt.org/directory'))
+        if email and not ACME_EMAIL.match(str(email)):
+            out.append(Problem('lb_certificate_acme_email', host.where('lb_certificate_acme_email'), show(email),
+                               'is not an e-mail address', 'give one address (ops@example.org), or "" for none'))
+        if directory and v.get(cert_var):
+            out.append(Problem('lb_certificate_acme_directory', host.where('lb_certificate_acme_directory'), show(directory),
+                               '%s has its own certificate (%s), which would be served and the ACME one never asked for' % (host.name, cert_var),
+                               'set either %s (and its key) or lb_certificate_acme_directory for this host, not both' % cert_var))
+        if directory and not as_bool(v.get('lb_certificate_acme_terms_agreed'), False):
+            out.append(Problem('lb_certificate_acme_terms_agreed', _where(host, 'lb_certificate_acme_terms_agreed', 'lb_certificate_acme_directory'),
+                               show(v.get('lb_certificate_acme_terms_agreed', False)),
+                               'the ACME CA refuses an account whose holder has not agreed to its terms of service',
+                               "read the CA's terms, then set lb_certificate_acme_terms_agreed: true"))
+        if directory and server == 'nginx' and v.get('nginx_acme_root'):
+            out.append(Problem('nginx_acme_root', host.where('nginx_acme_root'), show(v.get('nginx_acme_root')),
+                               'nginx would answer the ACME challenges from this directory and for lb_certificate_acme_directory at once',
+                               'leave nginx_acme_root empty when the collection orders the certificate (lb_certificate_acme_directory)'))
+        if inv.environment == 'production' and not directory and not v.get(cert_var):
+            out.append(Problem(cert_var, _where(host, cert_var, 'lb_certificate_acme_directory'), "''",
+                               'no public certificate: %s would serve one from the internal CA, which browsers do not trust' % host.name,
+                               'set %s and %s_tls_key (your CA), or lb_certificate_acme_directory (ACME)' % (cert_var, server)))
+    return out
+
+
 # cross checks, each check(inventory) -> [Problem]; add a role's check here
 CROSS_CHECKS = [
     check_config_text,
@@ -1986,6 +2029,7 @@ CROSS_CHECKS = [
     check_baseline,
     check_nginx,
     check_haproxy,
+    check_lb_certificate,
     check_logrotate_rules,
     check_pgbouncer,
     check_postgresql,

@@ -198,6 +198,22 @@ ROWS = [
     ('internal-network-unset-in-production', 'production', {'bulwark_internal_network': ''}, ['bulwark_internal_network']),
     ('internal-network-public-in-production', 'production', {'bulwark_internal_network': '52.0.0.0/16'}, ['bulwark_internal_network']),
     ('internal-address-outside-in-production', 'production', {'bulwark_internal_address': '10.99.0.5'}, ['bulwark_internal_address']),
+    # the LB's public certificate (bulwark.stack.lb_certificate): ACME settings, and one browsers trust in production
+    ('production-lb-without-public-certificate', 'production', {'lb_certificate_acme_directory': ''}, ['nginx_tls_cert']),
+    # (rows that set a directory also say nginx_tls_cert: '', so that no row with an operator certificate shares
+    # their inventory: both at once is a problem of its own)
+    ('acme-directory-not-https', 'lb', {'lb_certificate_acme_directory': 'http://acme.example.org/directory',
+                                        'lb_certificate_acme_terms_agreed': True, 'nginx_tls_cert': ''},
+     ['lb_certificate_acme_directory']),
+    ('acme-terms-not-agreed', 'lb', {'lb_certificate_acme_directory': 'https://acme.example.org/directory',
+                                     'nginx_tls_cert': ''}, ['lb_certificate_acme_terms_agreed']),
+    ('acme-terms-not-a-bool', 'lb', {'lb_certificate_acme_terms_agreed': 'maybe'}, ['lb_certificate_acme_terms_agreed']),
+    ('acme-email-newline', 'lb', {'lb_certificate_acme_email': 'ops@example.org\nx'}, ['lb_certificate_acme_email']),
+    ('acme-renew-days-zero', 'lb', {'lb_certificate_acme_renew_days': 0}, ['lb_certificate_acme_renew_days']),
+    ('acme-with-nginx-acme-root', 'lb', {'nginx_acme_root': '/var/www/acme', 'lb_certificate_acme_directory':
+                                         'https://acme.example.org/directory', 'lb_certificate_acme_terms_agreed': True,
+                                         'nginx_tls_cert': ''},
+     ['nginx_acme_root']),
     # the internal CA: one per inventory, renewed before the end of a certificate's life, its key encrypted
     ('secret-internal-ca-passphrase-empty', 'all', {'internal_ca_passphrase': ''}, ['internal_ca_passphrase']),
     ('internal-ca-renew-not-before-the-end', 'all', {'internal_ca_renew_days': 365}, ['internal_ca_renew_days']),
@@ -486,6 +502,9 @@ def write_inventory(directory, rows, production=False):
     (directory / 'hosts.yml').write_text(yaml.safe_dump(inventory))
     if production:
         group_vars['all']['bulwark_environment'] = 'production'
+        # a public certificate browsers trust, unless a row says otherwise
+        group_vars['all'].setdefault('lb_certificate_acme_directory', 'https://acme.example.org/directory')
+        group_vars['all'].setdefault('lb_certificate_acme_terms_agreed', True)
     for kind, table in (('group_vars', group_vars), ('host_vars', host_vars)):
         (directory / kind).mkdir(exist_ok=True)
         for name, values in table.items():

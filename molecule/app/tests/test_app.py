@@ -4,7 +4,7 @@ import json
 import os
 import shlex
 
-from testlib import ansible_playbook, get_host, http_get, internal_ip, peer_fixtures, scenario_hosts
+from testlib import ansible_playbook, get_host, http_get, internal_ip, peer_fixtures, scenario_hosts, start_load_loop, stop_load_loop
 
 HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
@@ -67,32 +67,16 @@ def test_https_only_and_a_renewed_certificate_is_served_without_a_restart():
     served = ('openssl s_client -connect %s:%d -CAfile %s -verify_return_error </dev/null 2>/dev/null '
               '| openssl x509 -noout -serial' % (internal_ip(target), PORT, CA))
     before, pid = client.check_output(served), target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
-    client.check_output('rm -f /tmp/stop-load /tmp/load.out')
-    client.check_output('setsid nohup python3 -c %s >/dev/null 2>&1 &' % shlex.quote(LOAD_LOOP % (url, CA)))
+    start_load_loop(client, [url], CA)
     try:
         result = ansible_playbook(os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml'),
                                   '-e', 'internal_ca_renew_days=3000', '-e', 'internal_ca_cert_lifetime_days=3650')
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     finally:
-        client.run('touch /tmp/stop-load')
-    ok, failed = (int(n) for n in client.check_output('sleep 2; cat /tmp/load.out').split())
+        ok, failed = stop_load_loop(client)
     assert failed == 0 and ok >= 10, (ok, failed)
     assert client.check_output(served) != before  # a new certificate, served by the same process
     assert target.check_output('systemctl show -p MainPID --value %s' % SERVICE) == pid
-
-
-# On the client: GET the URL (verified against the CA) in a loop until /tmp/stop-load exists; writes "<ok> <failed>".
-LOAD_LOOP = """
-import os, ssl, urllib.request
-url, context, ok, failed = %r, ssl.create_default_context(cafile=%r), 0, 0
-while not os.path.exists('/tmp/stop-load'):
-    try:
-        with urllib.request.urlopen(url, timeout=10, context=context) as reply:
-            ok, failed = (ok + 1, failed) if reply.status == 200 else (ok, failed + 1)
-    except Exception:
-        failed += 1
-open('/tmp/load.out', 'w').write('%%d %%d' %% (ok, failed))
-"""
 
 
 def test_health_turns_503_when_a_dependency_is_unreachable(target):

@@ -124,7 +124,7 @@ def test_refused_configuration_fails_the_play_and_haproxy_keeps_serving(client, 
 
 
 def test_private_keys_are_root_only(lb):
-    for path in ('/etc/haproxy/tls/site.pem.key', '/etc/ssl/bulwark-lab-ca/ca.key'):
+    for path in ('/etc/haproxy/tls/site.pem.key', '/etc/haproxy/tls/internal.pem.key'):
         key = lb.file(path)
         assert (key.user, key.group, key.mode) == ('root', 'root', 0o600)
     cfg = lb.file('/etc/haproxy/haproxy.cfg')

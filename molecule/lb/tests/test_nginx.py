@@ -72,7 +72,7 @@ def test_refused_configuration_fails_the_play_and_nginx_keeps_serving(client, lb
 
 
 def test_private_keys_are_root_only(lb):
-    for path in ('/etc/nginx/tls/server.key', '/etc/ssl/bulwark-lab-ca/ca.key'):
+    for path in ('/etc/nginx/tls/server.key', '/etc/nginx/tls/acme-account.key'):
         key = lb.file(path)
         assert (key.user, key.group, key.mode) == ('root', 'root', 0o600)
 

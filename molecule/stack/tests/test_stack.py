@@ -45,7 +45,7 @@ REDIS_CONVERGE = str(ROOT / 'molecule' / 'redis' / 'converge.yml')  # the redis 
 DEPLOY = str(ROOT / 'playbooks' / 'deploy.yml')
 AUDIT = str(ROOT / 'playbooks' / 'audit.yml')
 LOADGEN = ROOT / 'benchmarks' / 'loadgen.py'
-LB_CA = '/etc/ssl/bulwark-lab-ca/ca.crt'
+LB_CA = '/etc/ssl/bulwark/ca.crt'  # the lab's LB certificates come from the internal CA
 APP_ROOT = '/opt/bulwark-app'
 NE_DEFAULTS = '/etc/default/prometheus-node-exporter'
 NE_WEB = "f=$(grep -o -- '--web.config.file=[^ \"]*' %s | cut -d= -f2); " % NE_DEFAULTS  # $f: node-exporter's web config

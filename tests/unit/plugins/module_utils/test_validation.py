@@ -27,10 +27,16 @@ def inventory(common=None, per_host=None, groups=None, environment='lab', vaulte
         variables.setdefault('bulwark_environment', environment)
         if variables['bulwark_environment'] == 'production':
             variables.setdefault('internal_ca_passphrase', 'Xq7#vLp2$Wm9!rTz4&Kd')  # the CA key is encrypted there
+            if name in groups.get('lb', []):  # a public certificate browsers trust
+                variables.setdefault('lb_certificate_acme_directory', ACME_DIRECTORY)
+                variables.setdefault('lb_certificate_acme_terms_agreed', True)
         origins = dict((k, 'group all (test)') for k in variables)
         vault = dict((p, vaulted) for p, dummy in v.secret_leaves(variables))
         hosts[name] = v.Host(name, variables, origins, vault, memtotal_mb=1024)
     return v.Inventory(hosts, groups)
+
+
+ACME_DIRECTORY = 'https://acme.example.org/directory'
 
 
 def variables_of(problems):
@@ -583,3 +589,42 @@ def test_redis_sentinel_and_app_speak_one_protocol(redis, r3, app, refused):
 ])
 def test_as_bool_reads_booleans_as_ansible_does(value, expected):
     assert v.as_bool(value) is expected
+
+
+def lb_problems(settings, environment='lab', per_host=None):
+    return [p for p in v.validate(inventory(settings, per_host=per_host, environment=environment, vaulted=True))
+            if p.variable.startswith(('lb_certificate', 'nginx_', 'haproxy_'))]
+
+
+@pytest.mark.parametrize('settings, variable, words', [
+    ({'lb_certificate_acme_directory': 'http://acme.example.org/dir', 'lb_certificate_acme_terms_agreed': True},
+     'lb_certificate_acme_directory', 'https URL'),
+    ({'lb_certificate_acme_directory': 'https://acme.example.org/dir\nx', 'lb_certificate_acme_terms_agreed': True},
+     'lb_certificate_acme_directory', 'https URL'),
+    ({'lb_certificate_acme_directory': ACME_DIRECTORY}, 'lb_certificate_acme_terms_agreed', 'terms of service'),
+    ({'lb_certificate_acme_directory': ACME_DIRECTORY, 'lb_certificate_acme_terms_agreed': 'no'},
+     'lb_certificate_acme_terms_agreed', 'terms of service'),
+    ({'lb_certificate_acme_directory': ACME_DIRECTORY, 'lb_certificate_acme_terms_agreed': True,
+      'lb_certificate_acme_email': 'ops@example.org\nx'}, 'lb_certificate_acme_email', 'e-mail'),
+    ({'lb_certificate_acme_directory': ACME_DIRECTORY, 'lb_certificate_acme_terms_agreed': True,
+      'nginx_acme_root': '/var/www/acme'}, 'nginx_acme_root', 'at once'),
+    ({'lb_certificate_acme_directory': ACME_DIRECTORY, 'lb_certificate_acme_terms_agreed': True,
+      'nginx_tls_cert': 'PEM'}, 'lb_certificate_acme_directory', 'not both'),
+])
+def test_lb_certificate_acme_settings_are_checked(settings, variable, words):
+    problems = [p for p in lb_problems(settings) if 'tls_cert' not in p.variable or variable == p.variable]
+    assert variable in variables_of(problems) and any(words in p.problem + p.fix for p in problems), problems
+
+
+def test_lb_certificate_good_acme_settings_pass():
+    assert lb_problems({'lb_certificate_acme_directory': ACME_DIRECTORY, 'lb_certificate_acme_terms_agreed': 'yes',
+                        'lb_certificate_acme_email': 'ops@example.org'}) == []
+
+
+def test_production_lb_needs_a_certificate_browsers_trust():
+    problems = lb_problems({'lb_certificate_acme_directory': ''}, environment='production')
+    assert variables_of(problems) == ['nginx_tls_cert'] and 'internal CA' in problems[0].problem
+    haproxy = lb_problems({'lb_certificate_acme_directory': ''}, environment='production',
+                          per_host={'lb1': {'lb_server': 'haproxy'}})
+    assert variables_of(haproxy) == ['haproxy_tls_cert']
+    assert lb_problems({}, environment='production') == []  # ACME (the inventory helper's production default)
