@@ -290,6 +290,9 @@ CONFIG_TEXT = {
     'haproxy_stats_users.<keys>': ('name', 'the stats userlist in haproxy.cfg'),
     # logrotate: /etc/logrotate.d/bulwark-<rule> (see check_logrotate_rules for the rules themselves)
     'logrotate_timer_oncalendar': ('line', 'the logrotate.timer drop-in'),
+    'node_exporter_textfile_dir': ('path', 'the node-exporter flags and bulwark-certificate-expiry.service'),
+    'node_exporter_certificate_dirs[*]': ('path', 'ExecStart= of bulwark-certificate-expiry.service'),
+    'node_exporter_certificate_expiry_oncalendar': ('line', 'bulwark-certificate-expiry.timer'),
     # nginx: nginx.conf, site.conf, upstream.conf
     'nginx_hsts': ('dquoted', 'site.conf'),
     'nginx_security_headers.<keys>': ('header', 'site.conf'),

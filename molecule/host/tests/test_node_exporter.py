@@ -1,5 +1,8 @@
 """Behaviour of bulwark.stack.node_exporter: each host scrapes the other, with and without credentials."""
 
+import datetime
+import re
+
 import pytest
 
 from testlib import http_get, internal_ip, peer_fixtures, scenario_hosts
@@ -15,12 +18,8 @@ target, client = peer_fixtures(HOSTS)  # the host under test, and the other host
 
 
 def scrape(client, target, scheme='https', auth=USER + ':' + PASSWORD, trust=True):
-    """GET /metrics of target from client, trusting only target's own certificate (or the system CAs: trust=False)."""
-    cafile = ''
-    if trust:
-        cafile = '/tmp/ca-%s.pem' % target.backend.host
-        pem = target.file(CONFIG_DIR + '/tls.crt').content_string
-        client.run('cat > %s <<"EOF"\n%sEOF' % (cafile, pem))
+    """GET /metrics of target from client, trusting only the internal CA (or the system CAs: trust=False)."""
+    cafile = '/etc/ssl/bulwark/ca.crt' if trust else ''  # on every host (bulwark.stack.internal_ca)
     url = '%s://%s:%d/metrics' % (scheme, internal_ip(target), PORT)
     return http_get(client, url, cafile, auth, timeout=10, limit=200000)
 
@@ -49,8 +48,8 @@ def test_plain_http_is_not_served(client, target):
     assert result.get('status') != 200, result
 
 
-def test_certificate_is_verified_against_the_host_certificate(client, target):
-    # Trusting nothing (system CAs only) must fail the handshake: the exporter really serves its own certificate.
+def test_certificate_is_verified_against_the_internal_ca(client, target):
+    # Trusting nothing (system CAs only) must fail the handshake: the exporter serves the internal CA's certificate.
     result = scrape(client, target, trust=False)
     assert 'CERTIFICATE_VERIFY_FAILED' in result.get('error', ''), result
 
@@ -67,8 +66,8 @@ def test_config_files_modes_and_no_plaintext(target):
     assert (web.user, web.group, web.mode) == ('root', 'prometheus', 0o640)
     assert PASSWORD not in web.content_string
     assert '$2b$10$' in web.content_string
-    key = target.file(CONFIG_DIR + '/tls.key')
-    assert (key.user, key.group, key.mode) == ('root', 'prometheus', 0o640)
+    key = target.file(CONFIG_DIR + '/tls.key')  # from the internal CA: made on the host, the exporter's own
+    assert (key.user, key.group, key.mode) == ('prometheus', 'prometheus', 0o600)
     assert target.file(CONFIG_DIR).mode == 0o750
 
 
@@ -90,3 +89,26 @@ def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, target):
     stats = check_mode_recap[target.backend.host]
     assert stats['failures'] == 0 and stats['unreachable'] == 0
     assert stats['changed'] == 0, stats['changed_tasks']
+
+
+def test_certificate_expiry_is_exported_for_every_certificate_and_a_broken_file_counts(client, target):
+    """The timer's job (started here as the timer would) writes each certificate's notAfter, as openssl reads it,
+    for the exporter's own certificate and the internal CA's; a file that claims to be a certificate but does not
+    parse shows in bulwark_certificate_read_errors; the job runs sandboxed and cannot write elsewhere."""
+    assert target.service('bulwark-certificate-expiry.timer').is_enabled
+    broken = '/etc/ssl/bulwark/broken-test.crt'
+    try:
+        target.check_output('printf -- "-----BEGIN CERTIFICATE-----\\nnot base64\\n" > %s' % broken)
+        target.check_output('systemctl start bulwark-certificate-expiry.service')
+        body = scrape(client, target)['body']
+    finally:
+        target.run('rm -f %s; systemctl start bulwark-certificate-expiry.service' % broken)
+    samples = dict(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{path="([^"]+)",[^}]*\} (\S+)$', body, re.M))
+    for path in (CONFIG_DIR + '/tls.crt', '/etc/ssl/bulwark/ca.crt'):
+        end = target.check_output('openssl x509 -in %s -noout -enddate' % path).split('=', 1)[1]
+        expected = datetime.datetime.strptime(end, '%b %d %H:%M:%S %Y %Z').replace(tzinfo=datetime.timezone.utc)
+        assert float(samples[path]) == expected.timestamp(), (path, samples)
+    assert re.search(r'^bulwark_certificate_read_errors 1$', body, re.M), body[-2000:]
+    assert 'issuer="CN=bulwark.stack internal CA"' in body
+    props = target.check_output('systemctl show bulwark-certificate-expiry.service -p ProtectSystem -p CapabilityBoundingSet')
+    assert 'ProtectSystem=strict' in props and 'CapabilityBoundingSet=cap_dac_read_search' in props, props

@@ -162,6 +162,26 @@ def test_plain_http_redirects_to_https(client, addresses, lb):
     assert reply['headers']['location'] == 'https://%s/version?x=1' % lb
 
 
+def test_every_certificate_of_every_tier_has_its_expiry_exported():
+    """node_exporter's certificate expiry job (run here as its timer would) sees every certificate each tier installs:
+    the LBs' public ones, the internal CA's service certificates and the CA itself, all parsed (0 read errors)."""
+    expected = {'/etc/ssl/bulwark/ca.crt', '/etc/prometheus/node-exporter/tls.crt'}
+    per_group = {'app': {'/etc/bulwark-app-tls/app.crt'},
+                 'postgres': {'/etc/postgresql/ssl/server.crt'}, 'pgbouncer': {'/etc/pgbouncer/tls/server.crt'},
+                 'redis': {'/etc/redis/tls/redis.crt', '/etc/redis/tls/sentinel.crt'}}
+    per_lb = {'nginx': {'/etc/nginx/tls/fullchain.pem'},
+              'haproxy': {'/etc/haproxy/tls/site.pem', '/etc/haproxy/tls/internal.pem'}}
+    hosts = LBS + [GROUPS[group][0] for group in ('app', 'postgres', 'redis')]
+    for name in hosts:
+        wanted = set(expected).union(*[paths for group, paths in per_group.items() if name in GROUPS[group]])
+        wanted |= per_lb[lb_kind(name)] if name in LBS else set()
+        host = get_host(name)
+        host.check_output('systemctl start bulwark-certificate-expiry.service')
+        text = host.file('/var/lib/prometheus/node-exporter/bulwark_certificates.prom').content_string
+        found = set(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{path="([^"]+)"', text, re.M))
+        assert wanted <= found and 'bulwark_certificate_read_errors 0\n' in text, (name, wanted - found, text)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # firewall: the connectivity matrix between every pair of hosts, with the real services listening
 # ---------------------------------------------------------------------------------------------------------------
@@ -679,7 +699,7 @@ def assert_rotated_outside_redis(client, addresses, old, new):
         assert psql_login(db, pgb, database, user, new[key]) == 'ok', user
     # node-exporter (from the monitoring host) and the HAProxy stats page (on the LB's internal address).
     target = get_host(GROUPS['postgres'][0])
-    client.check_output('cat > /root/ne-ca.pem <<"EOF"\n%sEOF' % target.file('/etc/prometheus/node-exporter/tls.crt').content_string)
+    client.check_output('cat > /root/ne-ca.pem <<"EOF"\n%sEOF' % target.file(INTERNAL_CA).content_string)
     url = 'https://%s:9100/metrics' % addresses[GROUPS['postgres'][0]]
     assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + old['scrape']).get('status') == 401
     assert http_get(client, url, '/root/ne-ca.pem', 'prometheus:' + new['scrape'], limit=100).get('status') == 200
