@@ -252,15 +252,20 @@ def served_certificate(on, address, port, starttls=None):
                            % ('-starttls %s ' % starttls if starttls else '', address, port))
 
 
-# On a client: GET each URL in turn (verified against the CA file) until /tmp/stop-load exists; writes "<ok> <failed>"
-# to /tmp/load.out. A steady trickle, one request at a time, so that a renewal run is not slowed by it.
+# On a client: GET each URL in turn (verified against the CA file; basic auth from /tmp/load.auth when it is there)
+# until /tmp/stop-load exists; writes "<ok> <failed>" to /tmp/load.out. A steady trickle, one request at a time, so
+# that a renewal run is not slowed by it.
 LOAD_LOOP = """
-import json, os, ssl, sys, urllib.request
+import base64, json, os, ssl, sys, urllib.request
 urls, context, ok, failed = json.loads(sys.argv[1]), ssl.create_default_context(cafile=sys.argv[2]), 0, 0
+headers = {}
+if os.path.exists('/tmp/load.auth'):
+    headers['Authorization'] = 'Basic ' + base64.b64encode(open('/tmp/load.auth', 'rb').read().strip()).decode()
 while not os.path.exists('/tmp/stop-load'):
     for url in urls:
         try:
-            with urllib.request.urlopen(url, timeout=10, context=context) as reply:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10, context=context) as reply:
+                reply.read()
                 ok, failed = (ok + 1, failed) if reply.status == 200 else (ok, failed + 1)
         except Exception:
             failed += 1
@@ -268,9 +273,12 @@ open('/tmp/load.out', 'w').write('%d %d' % (ok, failed))
 """
 
 
-def start_load_loop(client, urls, cafile):
-    """Start LOAD_LOOP on testinfra host ``client`` in the background, against ``urls`` trusting only ``cafile``."""
-    client.check_output('rm -f /tmp/stop-load /tmp/load.out')
+def start_load_loop(client, urls, cafile, auth=''):
+    """Start LOAD_LOOP on testinfra host ``client`` in the background, against ``urls`` trusting only ``cafile``,
+    with basic auth ``user:password`` when given (kept in a root-only file, not on the command line)."""
+    client.check_output('rm -f /tmp/stop-load /tmp/load.out /tmp/load.auth')
+    if auth:
+        client.check_output('umask 077; printf %%s %s > /tmp/load.auth' % shlex.quote(auth))
     client.check_output('setsid nohup python3 -c %s %s %s >/dev/null 2>&1 &'
                         % (shlex.quote(LOAD_LOOP), shlex.quote(json.dumps(urls)), shlex.quote(cafile)))
 

@@ -1,11 +1,12 @@
 """Behaviour of bulwark.stack.node_exporter: each host scrapes the other, with and without credentials."""
 
 import datetime
+import os
 import re
 
 import pytest
 
-from testlib import http_get, internal_ip, peer_fixtures, scenario_hosts
+from testlib import get_host, http_get, internal_ip, peer_fixtures, run_forced_renewal, scenario_hosts, start_load_loop, stop_load_loop
 
 HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
@@ -13,6 +14,7 @@ testinfra_hosts = HOSTS
 PORT = 9100
 USER, PASSWORD = 'prometheus', 'molecule-scrape-secret-7f3a'
 CONFIG_DIR = '/etc/prometheus/node-exporter'
+SERVICE = 'prometheus-node-exporter'
 
 target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 
@@ -103,12 +105,38 @@ def test_certificate_expiry_is_exported_for_every_certificate_and_a_broken_file_
         body = scrape(client, target)['body']
     finally:
         target.run('rm -f %s; systemctl start bulwark-certificate-expiry.service' % broken)
-    samples = dict(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{path="([^"]+)",[^}]*\} (\S+)$', body, re.M))
+    # node-exporter re-exposes the samples with their labels sorted and the value as a float
+    samples = dict(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{[^}]*path="([^"]+)"[^}]*\} (\S+)$', body, re.M))
     for path in (CONFIG_DIR + '/tls.crt', '/etc/ssl/bulwark/ca.crt'):
         end = target.check_output('openssl x509 -in %s -noout -enddate' % path).split('=', 1)[1]
         expected = datetime.datetime.strptime(end, '%b %d %H:%M:%S %Y %Z').replace(tzinfo=datetime.timezone.utc)
         assert float(samples[path]) == expected.timestamp(), (path, samples)
     assert re.search(r'^bulwark_certificate_read_errors 1$', body, re.M), body[-2000:]
     assert 'issuer="CN=bulwark.stack internal CA"' in body
-    props = target.check_output('systemctl show bulwark-certificate-expiry.service -p ProtectSystem -p CapabilityBoundingSet')
-    assert 'ProtectSystem=strict' in props and 'CapabilityBoundingSet=cap_dac_read_search' in props, props
+    props = dict(line.split('=', 1) for line in target.check_output(
+        'systemctl show bulwark-certificate-expiry.service -p ProtectSystem -p CapabilityBoundingSet').splitlines())
+    assert props['ProtectSystem'] == 'strict', props
+    assert set(props['CapabilityBoundingSet'].split()) == {'cap_dac_override', 'cap_dac_read_search'}, props
+
+
+def test_forced_renewal_is_served_without_a_restart_or_a_failed_scrape(tmp_path):
+    """A renewal of the exporter's certificate (forced: internal_ca_renew_days above the remaining lifetime) is served
+    by the same process at the next connection, scrapes sent all along see no failure, and the expiry metric shows
+    the new certificate at once (the renewal's handler runs the export). Once: the first host serves, the other asks."""
+    target, client = get_host(HOSTS[0]), get_host(HOSTS[1])
+    url = 'https://%s:%d/metrics' % (internal_ip(target), PORT)
+    served = ('openssl s_client -connect %s:%d -CAfile /etc/ssl/bulwark/ca.crt -verify_return_error </dev/null '
+              '2>/dev/null | openssl x509 -noout -serial' % (internal_ip(target), PORT))
+    before, pid = client.check_output(served), target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
+    start_load_loop(client, [url], '/etc/ssl/bulwark/ca.crt', USER + ':' + PASSWORD)
+    try:
+        run_forced_renewal(os.environ['MOLECULE_INVENTORY_FILE'], target.backend.host, ['node_exporter'], tmp_path)
+    finally:
+        ok, failed = stop_load_loop(client)
+    assert failed == 0 and ok >= 10, (ok, failed)
+    assert client.check_output(served) != before
+    assert target.check_output('systemctl show -p MainPID --value %s' % SERVICE) == pid
+    end = target.check_output('openssl x509 -in %s/tls.crt -noout -enddate' % CONFIG_DIR).split('=', 1)[1]
+    expected = datetime.datetime.strptime(end, '%b %d %H:%M:%S %Y %Z').replace(tzinfo=datetime.timezone.utc)
+    metrics = target.file('/var/lib/prometheus/node-exporter/bulwark_certificates.prom').content_string
+    assert 'path="%s/tls.crt"' % CONFIG_DIR in metrics and ' %d\n' % expected.timestamp() in metrics, metrics

@@ -524,7 +524,7 @@ def misconfigurations():
                        'rm -f /etc/ssh/sshd_config.d/00-audit-test.conf'),
         'BW-FILE-001': (APPS[1], 'chmod 0644 /etc/bulwark-app/app.env', 'chmod 0600 /etc/bulwark-app/app.env'),
         'BW-PROC-001': (APPS[2], "mkdir -p /etc/systemd/system/prometheus-node-exporter.service.d && printf "
-                                 "'[Service]\\nUser=root\\nGroup=root\\n' > "
+                                 "'[Service]\\nUser=root\\nGroup=root\\nCapabilityBoundingSet=CAP_DAC_OVERRIDE\\n' > "
                                  "/etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test.conf && "
                                  "systemctl daemon-reload && systemctl restart prometheus-node-exporter",
                         'rm -f /etc/systemd/system/prometheus-node-exporter.service.d/zz-audit-test.conf && '
