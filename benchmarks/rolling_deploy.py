@@ -20,7 +20,7 @@ Steps, each printed as it goes:
      throttled to 10 r/s by nginx, 120 per 10 s by HAProxy) and restored at the end, also on error.
   4. Release --v1 is deployed (playbooks/deploy.yml), so the rollout starts from a known release.
   5. benchmarks/loadgen.py runs on the first `monitoring` host as a transient systemd unit, with --workers
-     keep-alive connections to each load balancer at once, verifying each LB's lab CA and name.
+     keep-alive connections to each load balancer at once, verifying each LB's certificate (internal CA) and name.
   6. Release --v2 is rolled out under that load: wall time, seconds per app host, requests sent/failed/retried per
      load balancer, versions seen; every app host must end on releases/<v2>.
   7. (unless --skip-broken) Release --v3 with app_sample_never_ready=true, under load: the play must fail, the first
@@ -46,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB_INVENTORY = os.path.join(ROOT, 'inventories', 'lab')
 LOG_DIR = os.path.join(ROOT, '.cache', 'benchmarks')
 LOADGEN = os.path.join(ROOT, 'benchmarks', 'loadgen.py')
-LAB_CA = '/etc/ssl/bulwark-lab-ca/ca.crt'
+LAB_CA = '/etc/ssl/bulwark/ca.crt'  # the internal CA, which signs the lab LBs' certificates too
 APP_ROOT = '/opt/bulwark-app'
 LOADGEN_UNIT = 'bulwark-loadgen'
 LOADGEN_OUT = '/root/loadgen.json'
@@ -190,7 +190,7 @@ def container_ip(runner, container):
 
 
 def prepare_client(runner, client, lbs):
-    """Copy loadgen.py and each LB's lab CA into the client; return the loadgen arguments (targets, CA files)."""
+    """Copy loadgen.py and the CA of each LB's certificate into the client; return the loadgen arguments (targets, CA files)."""
     runner.docker('cp', LOADGEN, '%s:/root/loadgen.py' % client)
     args = []
     for lb in lbs:

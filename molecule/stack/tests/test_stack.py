@@ -76,7 +76,7 @@ def addresses():
 
 @pytest.fixture(scope='module')
 def client(addresses):
-    """The client host, with each LB's lab CA and the load generator copied in."""
+    """The client host, with the CA of each LB's certificate (the internal CA) and the load generator copied in."""
     host = get_host(CLIENT)
     for lb in LBS:
         ca = get_host(lb).file(LB_CA).content_string
