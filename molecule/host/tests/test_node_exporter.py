@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from testlib import get_host, http_get, internal_ip, peer_fixtures, run_forced_renewal, scenario_hosts, start_load_loop, stop_load_loop
+from testlib import (assert_renewed, get_host, http_get, internal_ip, peer_fixtures, run_forced_renewal, scenario_hosts,
+                     served_certificate, start_load_loop, stop_load_loop)
 
 HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
@@ -15,13 +16,14 @@ PORT = 9100
 USER, PASSWORD = 'prometheus', 'molecule-scrape-secret-7f3a'
 CONFIG_DIR = '/etc/prometheus/node-exporter'
 SERVICE = 'prometheus-node-exporter'
+CA = '/etc/ssl/bulwark/ca.crt'  # the internal CA, on every host (bulwark.stack.internal_ca)
 
 target, client = peer_fixtures(HOSTS)  # the host under test, and the other host of the scenario
 
 
 def scrape(client, target, scheme='https', auth=USER + ':' + PASSWORD, trust=True):
     """GET /metrics of target from client, trusting only the internal CA (or the system CAs: trust=False)."""
-    cafile = '/etc/ssl/bulwark/ca.crt' if trust else ''  # on every host (bulwark.stack.internal_ca)
+    cafile = CA if trust else ''
     url = '%s://%s:%d/metrics' % (scheme, internal_ip(target), PORT)
     return http_get(client, url, cafile, auth, timeout=10, limit=200000)
 
@@ -107,7 +109,7 @@ def test_certificate_expiry_is_exported_for_every_certificate_and_a_broken_file_
         target.run('rm -f %s; systemctl start bulwark-certificate-expiry.service' % broken)
     # node-exporter re-exposes the samples with their labels sorted and the value as a float
     samples = dict(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{[^}]*path="([^"]+)"[^}]*\} (\S+)$', body, re.M))
-    for path in (CONFIG_DIR + '/tls.crt', '/etc/ssl/bulwark/ca.crt'):
+    for path in (CONFIG_DIR + '/tls.crt', CA):
         end = target.check_output('openssl x509 -in %s -noout -enddate' % path).split('=', 1)[1]
         expected = datetime.datetime.strptime(end, '%b %d %H:%M:%S %Y %Z').replace(tzinfo=datetime.timezone.utc)
         assert float(samples[path]) == expected.timestamp(), (path, samples)
@@ -125,18 +127,18 @@ def test_forced_renewal_is_served_without_a_restart_or_a_failed_scrape(tmp_path)
     the new certificate at once (the renewal's handler runs the export). Once: the first host serves, the other asks."""
     target, client = get_host(HOSTS[0]), get_host(HOSTS[1])
     url = 'https://%s:%d/metrics' % (internal_ip(target), PORT)
-    served = ('openssl s_client -connect %s:%d -CAfile /etc/ssl/bulwark/ca.crt -verify_return_error </dev/null '
-              '2>/dev/null | openssl x509 -noout -serial' % (internal_ip(target), PORT))
-    before, pid = client.check_output(served), target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
-    start_load_loop(client, [url], '/etc/ssl/bulwark/ca.crt', USER + ':' + PASSWORD)
+    before = served_certificate(client, internal_ip(target), PORT)
+    pid = target.check_output('systemctl show -p MainPID --value %s' % SERVICE)
+    start_load_loop(client, [url], CA, USER + ':' + PASSWORD)
     try:
         run_forced_renewal(os.environ['MOLECULE_INVENTORY_FILE'], target.backend.host, ['node_exporter'], tmp_path)
     finally:
         ok, failed = stop_load_loop(client)
     assert failed == 0 and ok >= 10, (ok, failed)
-    assert client.check_output(served) != before
+    after = served_certificate(client, internal_ip(target), PORT)
+    assert_renewed('node-exporter', before, after)
     assert target.check_output('systemctl show -p MainPID --value %s' % SERVICE) == pid
-    end = target.check_output('openssl x509 -in %s/tls.crt -noout -enddate' % CONFIG_DIR).split('=', 1)[1]
+    end = after.splitlines()[1].split('=', 1)[1]
     expected = datetime.datetime.strptime(end, '%b %d %H:%M:%S %Y %Z').replace(tzinfo=datetime.timezone.utc)
     metrics = target.file('/var/lib/prometheus/node-exporter/bulwark_certificates.prom').content_string
     assert 'path="%s/tls.crt"' % CONFIG_DIR in metrics and ' %d\n' % expected.timestamp() in metrics, metrics

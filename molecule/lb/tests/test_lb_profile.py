@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from testlib import (LAB_CA, TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbook, curl, get_host, handshake,
-                     run_handshakes, start_load_loop, stop_load_loop, trust_lb_ca)
+from testlib import (LAB_CA, TLS12_ALLOWED, TLS12_REFUSED, TLS13_ALLOWED, ansible_playbook, assert_renewed, curl, get_host,
+                     handshake, run_handshakes, served_certificate, start_load_loop, stop_load_loop, trust_lb_ca)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')[0] or str(ROOT / '.cache' / 'collections'))
@@ -130,8 +130,7 @@ def test_forced_acme_renewal_is_served_with_0_failed_requests():
     client = get_host(CLIENT)
     trust_lb_ca(client)
     before = {lb: client.check_output(SERVED.format(lb)) for lb in LBS}
-    stats = 'openssl s_client -connect haproxy-lb:8404 </dev/null 2>/dev/null | openssl x509 -noout -serial'
-    stats_before = client.check_output(stats)
+    stats_before = served_certificate(client, 'haproxy-lb', 8404)
     start_load_loop(client, ['https://%s/health' % lb for lb in LBS], LAB_CA)
     try:
         result = ansible_playbook(os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml'),
@@ -144,4 +143,4 @@ def test_forced_acme_renewal_is_served_with_0_failed_requests():
     for lb in LBS:
         after = client.check_output(SERVED.format(lb))
         assert after.splitlines()[0] != before[lb].splitlines()[0] and 'Pebble Intermediate CA' in after, (before[lb], after)
-    assert client.check_output(stats) != stats_before
+    assert_renewed('HAProxy stats', stats_before, served_certificate(client, 'haproxy-lb', 8404))
