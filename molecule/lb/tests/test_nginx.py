@@ -32,6 +32,24 @@ def test_health_is_passed_through_without_access_log(client, lb):
     assert '/health?%s' % marker not in log
 
 
+def test_a_503_on_the_health_path_takes_no_app_host_out(client):
+    """Every app host answers 503 on /health (a dependency they share, such as Redis, failing over): nginx passes
+    the 503 on and counts no failed attempt, so / is served by both hosts right after. Retried on the other host,
+    each 503 would count against both, and after max_fails (3) every request would get 502 for fail_timeout."""
+    apps = [get_host(name) for name in APPS]
+    for app in apps:
+        app.check_output('touch /tmp/unhealthy')
+    try:
+        health = bodies(client, URL, 12, '/health')
+    finally:
+        for app in apps:
+            app.check_output('rm -f /tmp/unhealthy')
+    assert {code for _, code in health} == {'503'}, health
+    results = bodies(client, URL, 10)
+    assert all(code == '200' for _, code in results), results
+    assert {body for body, _ in results} == set(APPS)
+
+
 def test_stopped_backend_costs_the_client_nothing(client):
     app2 = get_host('lb-app2')
     app2.check_output('systemctl stop fake-app')
