@@ -28,6 +28,8 @@ CHECKS = []
 # files that hold secrets; must not be readable by "other"
 SECRET_FILES = (
     '/etc/prometheus/node-exporter/tls.key', '/etc/prometheus/node-exporter/web.yml',
+    '/etc/prometheus/tls/tls.key', '/etc/prometheus/alertmanager-tls/tls.key', '/etc/prometheus/web.yml',
+    '/etc/prometheus/alertmanager-web.yml', '/etc/prometheus/alertmanager.yml', '/etc/prometheus/scrape-secrets/*',
     '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
@@ -40,7 +42,7 @@ SECRET_FILES = (
 # A .pem/.crt file matched above is a secret only when it holds a private key (HAProxy reads <crt>.key when the
 # certificate file has none).
 PUBLIC_SUFFIXES = ('.pem', '.crt')
-NON_ROOT_UNITS = ('prometheus-node-exporter', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
+NON_ROOT_UNITS = ('prometheus-node-exporter', 'prometheus', 'prometheus-alertmanager', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
                   'bulwark-app', 'app')
 # service -> (a path that shows it is installed, log paths its logrotate rule must cover)
 LOGGED_SERVICES = {
@@ -92,43 +94,51 @@ def _wildcard(address):
 # node-exporter
 # ---------------------------------------------------------------------------------------------------------------
 
-def _node_exporter_flags(probe):
-    text = probe.read('/etc/default/prometheus-node-exporter')
+def _flags(probe, defaults_file):
+    """The ARGS="..." flags of a Debian Prometheus-family unit's /etc/default file; None when it is not there."""
+    text = probe.read(defaults_file)
     if text is None:
         return None
     match = re.search(r'^\s*ARGS\s*=\s*"(.*)"\s*$', text, re.M)
     return match.group(1).split() if match else []
 
 
+def _node_exporter_flags(probe):
+    return _flags(probe, '/etc/default/prometheus-node-exporter')
+
+
+def _web_auth_problems(probe, unit, defaults_file):
+    """Why the exporter-toolkit web server of ``unit`` lets anyone in (no web config, or one without users)."""
+    flags = _flags(probe, defaults_file)
+    if flags is None or probe.service_user(unit) is None:
+        return []
+    config = [f.split('=', 1)[1] for f in flags if f.startswith('--web.config.file=')]
+    if not config:
+        return ['%s: no --web.config.file in %s' % (unit, defaults_file)]
+    text = probe.read(config[0])
+    if text is None:
+        return ['%s: web config %s is missing' % (unit, config[0])]
+    if not re.search(r'^basic_auth_users:\s*$', text, re.M):
+        return ['%s: web config %s has no basic_auth_users' % (unit, config[0])]
+    return []
+
+
+def _beyond_internal(probe, options, ports):
+    internal = options.get('internal_address')
+    return ['listening on %s:%d' % (address, lport) for address, lport, dummy in probe.listeners()
+            if lport in ports and (_wildcard(address) or (internal and address not in (internal, '127.0.0.1', '::1')))]
+
+
 @check('BW-NEX-001', 'error', 'node-exporter reachable beyond the internal address',
        'bind it to the internal address only (node_exporter_listen_address) and let the firewall admit the monitoring group')
 def node_exporter_bind(probe, options):
-    port = options.get('node_exporter_port', 9100)
-    internal = options.get('internal_address')
-    out = []
-    for address, lport, dummy in probe.listeners():
-        if lport != port:
-            continue
-        if _wildcard(address) or (internal and address not in (internal, '127.0.0.1', '::1')):
-            out.append('listening on %s:%d' % (address, lport))
-    return out
+    return _beyond_internal(probe, options, [options.get('node_exporter_port', 9100)])
 
 
 @check('BW-NEX-002', 'error', 'node-exporter serves metrics without authentication',
        'set node_exporter_basic_auth_users (from Ansible Vault) so the web config with bcrypt users is in place')
 def node_exporter_auth(probe, options):
-    flags = _node_exporter_flags(probe)
-    if flags is None or probe.service_user('prometheus-node-exporter') is None:
-        return []
-    config = [f.split('=', 1)[1] for f in flags if f.startswith('--web.config.file=')]
-    if not config:
-        return ['no --web.config.file in /etc/default/prometheus-node-exporter']
-    text = probe.read(config[0])
-    if text is None:
-        return ['web config %s is missing' % config[0]]
-    if not re.search(r'^basic_auth_users:\s*$', text, re.M):
-        return ['web config %s has no basic_auth_users' % config[0]]
-    return []
+    return _web_auth_problems(probe, 'prometheus-node-exporter', '/etc/default/prometheus-node-exporter')
 
 
 @check('BW-NEX-003', 'warning', 'node-exporter serves metrics over plain HTTP',
@@ -142,6 +152,24 @@ def node_exporter_tls(probe, options):
     if text is None or 'tls_server_config:' not in text:
         return ['no tls_server_config in the web config']
     return []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the monitoring tier: Prometheus, Alertmanager
+# ---------------------------------------------------------------------------------------------------------------
+
+@check('BW-MON-001', 'error', 'Prometheus or Alertmanager reachable beyond the internal address',
+       'bind them to the internal address only (prometheus_listen_address, alertmanager_listen_address) and let the '
+       'firewall admit the monitoring group')
+def monitoring_bind(probe, options):
+    return _beyond_internal(probe, options, options.get('monitoring_ports') or [9090, 9093])
+
+
+@check('BW-MON-002', 'error', 'Prometheus or Alertmanager without authentication',
+       'set prometheus_basic_auth_users and alertmanager_basic_auth_users (from Ansible Vault)')
+def monitoring_auth(probe, options):
+    return (_web_auth_problems(probe, 'prometheus', '/etc/default/prometheus')
+            + _web_auth_problems(probe, 'prometheus-alertmanager', '/etc/default/prometheus-alertmanager'))
 
 
 # ---------------------------------------------------------------------------------------------------------------

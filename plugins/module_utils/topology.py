@@ -27,6 +27,8 @@ DEFAULT_SERVICES = {
     'redis': {'group': 'redis', 'port': 6379, 'proto': 'tcp', 'allow_from': ['app', 'redis']},
     'redis_sentinel': {'group': 'redis', 'port': 26379, 'proto': 'tcp', 'allow_from': ['app', 'redis']},
     'node_exporter': {'group': 'all', 'port': 9100, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'prometheus': {'group': 'monitoring', 'port': 9090, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'alertmanager': {'group': 'monitoring', 'port': 9093, 'proto': 'tcp', 'allow_from': ['monitoring']},
 }
 
 SERVICE_KEYS = ('group', 'port', 'proto', 'allow_from')

@@ -79,6 +79,15 @@ RANGE_RULES = {
     'pgbouncer_listen_address': 'ip', 'postgresql_listen_address': 'ip', 'redis_bind_address': 'ip',
     'redis_sentinel_listen_address': 'ip',
     'node_exporter_bcrypt_rounds': ('int', 10, 16),
+    'prometheus_bcrypt_rounds': ('int', 10, 16),
+    'alertmanager_bcrypt_rounds': ('int', 10, 16),
+    'prometheus_listen_address': 'ip', 'alertmanager_listen_address': 'ip',
+    'prometheus_alert_memory_ratio': ('float', 0.01, 1.0),
+    'prometheus_alert_disk_free_ratio': ('float', 0.001, 0.99),
+    'prometheus_alert_disk_predict_hours': ('int', 1, 8760),
+    'prometheus_alert_restarts': ('int', 1, 1000),
+    'prometheus_alert_certificate_days': ('int', 1, 365),
+    'prometheus_alert_backup_age_hours': ('int', 1, 8760),
     'baseline_ssh_max_auth_tries': ('int', 1, 10),
     'baseline_ssh_login_grace_time': ('int', 1, 3600),
     'baseline_journald_system_max_use': 'journald_size',
@@ -153,11 +162,12 @@ ROLE_GROUPS = {
     'baseline': 'all', 'firewall': 'all', 'logrotate': 'all', 'node_exporter': 'all',
     'postgresql': 'postgres', 'pgbouncer': 'pgbouncer', 'redis': 'redis', 'redis_sentinel': 'redis',
     'nginx': 'lb', 'haproxy': 'lb', 'lb_certificate': 'lb', 'app': 'app', 'internal_ca': 'all',
+    'prometheus': 'monitoring', 'alertmanager': 'monitoring',
 }
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
 SECRET_MAPS = ('node_exporter_basic_auth_users', 'postgresql_users', 'pgbouncer_users', 'redis_users',
-               'redis_acl_users', 'haproxy_stats_users')
+               'redis_acl_users', 'haproxy_stats_users', 'prometheus_basic_auth_users', 'alertmanager_basic_auth_users')
 # list variables whose items ({name, password}) are accounts of one system: the same account name under two of these
 # variables is ONE credential (PgBouncer authenticates PostgreSQL's own roles), so its password is not "reused"
 CREDENTIAL_NAMESPACES = {'postgresql_users': 'postgresql-role', 'pgbouncer_users': 'postgresql-role'}
@@ -193,6 +203,7 @@ ROLE_MARKERS = {
     'node_exporter': 'node_exporter_systemd_hardening', 'pgbouncer': 'pgbouncer_limit_nofile',
     'postgresql': 'postgresql_backup_compress_level', 'redis': 'redis_host_tuning',
     'redis_sentinel': 'redis_sentinel_min_production_sentinels',
+    'prometheus': 'prometheus_retention_time', 'alertmanager': 'alertmanager_retention',
 }
 
 # secrets a role cannot run without: role -> ((variable, the variable its default copies or None), ...). A variable
@@ -238,6 +249,11 @@ TEXT_CLASSES = {
     'directive': (None, '', 'one nginx directive (or block) with balanced braces'),
     'script': (None, '', 'a shell script (line breaks allowed, no line "endscript")'),
     'ufw_comment': (None, '"\'\\', 'a single-line comment without quotes or \\'),
+    'promduration': (r'([0-9]+(ms|s|m|h|d|w|y))+', '', 'a Prometheus duration such as 30s, 5m, 15d or 1h30m'),
+    'promsize': (r'[0-9]+(B|KB|MB|GB|TB|PB|EB)', '', 'a size such as 512MB or 10GB'),
+    'label': (r'[A-Za-z_][A-Za-z0-9_]*', '', 'a Prometheus label name: letters, digits and _'),
+    'url': (r'https?://[^\s"\'\\<>]+', '', 'an http:// or https:// URL without blanks or quotes'),
+    'email': (r'[^\s@"\'\\<>,;]+@[^\s@"\'\\<>,;]+', '', 'an email address such as ops@example.org'),
 }
 # value path -> (class, the file it lands in). Paths: `var`, `var[*]` (list items), `var.*` (dict values),
 # `var.<keys>` (dict keys), and nested fields (`haproxy_backends[*].servers[*].name`).
@@ -310,6 +326,39 @@ CONFIG_TEXT = {
     'node_exporter_extra_args[*]': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
     'node_exporter_filesystem_mount_points_exclude': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
     'node_exporter_basic_auth_users.<keys>': ('name', 'web.yml'),
+    # prometheus: /etc/default/prometheus (ARGS="..." split on blanks), prometheus.yml, the rules, the scrape
+    # password files (named after the job)
+    'prometheus_retention_time': ('promduration', 'ARGS in /etc/default/prometheus'),
+    'prometheus_retention_size': ('promsize', 'ARGS in /etc/default/prometheus'),
+    'prometheus_scrape_interval': ('promduration', 'prometheus.yml'),
+    'prometheus_scrape_timeout': ('promduration', 'prometheus.yml'),
+    'prometheus_evaluation_interval': ('promduration', 'prometheus.yml'),
+    'prometheus_scrape_username': ('name', 'prometheus.yml and the targets\' web configurations'),
+    'prometheus_scrape_jobs[*].name': ('name', 'prometheus.yml and the name of its password file'),
+    'prometheus_scrape_jobs[*].service': ('name', 'the topology (bulwark_services)'),
+    'prometheus_scrape_jobs[*].metrics_path': ('urlpath', 'prometheus.yml'),
+    'prometheus_basic_auth_users.<keys>': ('name', '/etc/prometheus/web.yml'),
+    'prometheus_alert_host_down_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_target_down_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_memory_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_service_down_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_services[*]': ('line', 'the alert rules'),
+    'prometheus_alert_disk_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_restarts_window': ('promduration', 'the alert rules'),
+    'prometheus_alert_labels.<keys>': ('label', 'the alert rules'),
+    'prometheus_alert_labels.*': ('line', 'the alert rules'),
+    # alertmanager: /etc/default/prometheus-alertmanager, alertmanager.yml
+    'alertmanager_retention': ('promduration', 'ARGS in /etc/default/prometheus-alertmanager'),
+    'alertmanager_group_by[*]': ('label', 'alertmanager.yml'),
+    'alertmanager_group_wait': ('promduration', 'alertmanager.yml'),
+    'alertmanager_group_interval': ('promduration', 'alertmanager.yml'),
+    'alertmanager_repeat_interval': ('promduration', 'alertmanager.yml'),
+    'alertmanager_webhook_urls[*]': ('url', 'alertmanager.yml'),
+    'alertmanager_email_to[*]': ('email', 'alertmanager.yml'),
+    'alertmanager_email_from': ('email', 'alertmanager.yml'),
+    'alertmanager_email_smarthost': ('host', 'alertmanager.yml'),
+    'alertmanager_email_auth_username': ('line', 'alertmanager.yml'),
+    'alertmanager_basic_auth_users.<keys>': ('name', '/etc/prometheus/alertmanager-web.yml'),
     # pgbouncer: pgbouncer.ini, userlist.txt
     'pgbouncer_databases[*].name': ('name', 'pgbouncer.ini'),
     'pgbouncer_databases[*].dbname': ('name', 'pgbouncer.ini'),
@@ -631,6 +680,16 @@ def check_kind(variable, value, kind, typed=False):
             return 'not an integer', 'use an integer from %d to %d' % (kind[1], kind[2])
         if not kind[1] <= number <= kind[2]:
             return 'out of range', 'use an integer from %d to %d' % (kind[1], kind[2])
+        return None
+    if isinstance(kind, tuple) and kind[0] == 'float':
+        try:
+            number = None if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None and typed:
+            return None
+        if number is None or not kind[1] <= number <= kind[2]:
+            return 'not a number from %g to %g' % (kind[1], kind[2]), 'use a share such as %g' % ((kind[1] + kind[2]) / 2)
         return None
     if kind in ('size', 'size_or_percent'):
         if kind == 'size_or_percent' and isinstance(value, str) and _PERCENT.fullmatch(value):
@@ -1480,6 +1539,80 @@ def check_required_secrets(inv):
     return out
 
 
+def _prom_seconds(text):
+    """Seconds of a Prometheus duration (5m, 1h30m), or None."""
+    parts = re.findall(r'([0-9]+)(ms|s|m|h|d|w|y)', str(text))
+    if not parts or ''.join(n + u for n, u in parts) != str(text):
+        return None
+    factor = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'y': 31536000}
+    return sum(int(n) * factor[u] for n, u in parts)
+
+
+def check_monitoring(inv):
+    """The monitoring tier: one Alertmanager (no cluster), a receiver in production, the scrape user present where
+    basic auth is on, scrape jobs that name topology services, a scrape timeout within the interval, complete email
+    settings."""
+    out = []
+    alertmanagers = _hosts_running(inv, 'alertmanager')
+    if len(alertmanagers) > 1:
+        out.append(Problem('monitoring', 'inventory group', ', '.join(h.name for h in alertmanagers),
+                           'more than one host runs bulwark.stack.alertmanager: without a cluster (its gossip would '
+                           'travel unencrypted) every alert would be notified once per host',
+                           'keep one host in the monitoring group'))
+    try:
+        table = topology.services(inv.hosts[inv.members('monitoring')[0]].variables.get('bulwark_services')
+                                  if inv.members('monitoring') else None)
+    except topology.TopologyError:
+        table = None  # reported by check_topology
+    for host in alertmanagers:
+        v = host.variables
+        if inv.environment == 'production' and not v.get('alertmanager_webhook_urls') and not v.get('alertmanager_email_to'):
+            out.append(Problem('alertmanager_webhook_urls', _where(host, 'alertmanager_webhook_urls', 'alertmanager_email_to'),
+                               '[]', 'no receiver in production: alerts would reach nobody',
+                               'list a webhook in alertmanager_webhook_urls or addresses in alertmanager_email_to'))
+        if v.get('alertmanager_email_to'):
+            for variable in ('alertmanager_email_from', 'alertmanager_email_smarthost'):
+                if not str(v.get(variable) or '').strip():
+                    out.append(Problem(variable, _where(host, variable, 'alertmanager_email_to'), "''",
+                                       'empty, but alertmanager_email_to is set: the email could not be sent',
+                                       'set alertmanager_email_from (sender) and alertmanager_email_smarthost (host:port)'))
+        smarthost = v.get('alertmanager_email_smarthost')
+        if smarthost and not re.fullmatch(r'[^\s:]+:[0-9]+|\[[0-9a-fA-F:]+\]:[0-9]+', str(smarthost)):
+            out.append(Problem('alertmanager_email_smarthost', host.where('alertmanager_email_smarthost'), show(smarthost),
+                               'not host:port', 'write the SMTP relay as host:port, e.g. smtp.example.org:587'))
+    for host in _hosts_running(inv, 'prometheus'):
+        v = host.variables
+        user = v.get('prometheus_scrape_username', 'prometheus')
+        for variable, role in (('prometheus_basic_auth_users', 'prometheus'), ('alertmanager_basic_auth_users', 'alertmanager')):
+            users = v.get(variable)
+            if isinstance(users, dict) and users and user not in users and inv.runs(host.name, role):
+                out.append(Problem(variable, host.where(variable), show(sorted(users)),
+                                   'has no entry for %s, the user Prometheus scrapes %s as: its target would be down'
+                                   % (user, 'itself' if role == 'prometheus' else 'and sends alerts to Alertmanager'),
+                                   'add %s: <password from the vault> (or set prometheus_scrape_username)' % user))
+        jobs = v.get('prometheus_scrape_jobs')
+        if isinstance(jobs, (list, tuple)):
+            names = [job.get('name') for job in jobs if isinstance(job, dict)]
+            for index, job in enumerate(jobs):
+                if not isinstance(job, dict):
+                    continue
+                if names.count(job.get('name')) > 1:
+                    out.append(Problem('prometheus_scrape_jobs[%d].name' % index, host.where('prometheus_scrape_jobs'),
+                                       show(job.get('name')), 'two scrape jobs have this name', 'give every job its own name'))
+                if table is not None and job.get('service') not in table:
+                    out.append(Problem('prometheus_scrape_jobs[%d].service' % index, host.where('prometheus_scrape_jobs'),
+                                       show(job.get('service')), 'not a service of the topology: it has no hosts or port',
+                                       'use one of %s, or add the service to bulwark_services' % ', '.join(sorted(table))))
+        interval, timeout = (_prom_seconds(v.get('prometheus_scrape_interval', '30s')),
+                             _prom_seconds(v.get('prometheus_scrape_timeout', '10s')))
+        if interval is not None and timeout is not None and timeout > interval:
+            out.append(Problem('prometheus_scrape_timeout', _where(host, 'prometheus_scrape_timeout', 'prometheus_scrape_interval'),
+                               show(v.get('prometheus_scrape_timeout')),
+                               'longer than prometheus_scrape_interval (%s): Prometheus refuses the configuration'
+                               % v.get('prometheus_scrape_interval'), 'use a timeout no longer than the interval'))
+    return out
+
+
 def check_lb_server(inv):
     out = []
     for name in inv.members('lb'):
@@ -2053,6 +2186,7 @@ CROSS_CHECKS = [
     check_internal_ca,
     check_upstream_tls,
     check_redis_tls,
+    check_monitoring,
 ]
 
 

@@ -21,7 +21,9 @@ description:
     password or root password logins; C(BW-TLS-001) TLS below 1.2 enabled; C(BW-TLS-002) HSTS missing;
     C(BW-TLS-003) nginx server_tokens on; C(BW-RDS-001) Redis without authentication; C(BW-RDS-002) Redis bound
     publicly or protected-mode off; C(BW-RDS-003) Redis or Sentinel takes plaintext connections; C(BW-PG-001)
-    pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext userlist or weak auth_type."
+    pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext userlist or weak auth_type; C(BW-MON-001)
+    Prometheus or Alertmanager reachable beyond the internal address; C(BW-MON-002) Prometheus or Alertmanager
+    without authentication."
   - Checks for services that are not installed report nothing. The checks live in
     C(plugins/module_utils/audit.py).
 options:
@@ -32,6 +34,11 @@ options:
     description: node-exporter's port.
     type: int
     default: 9100
+  monitoring_ports:
+    description: The ports of Prometheus and Alertmanager; either listening on another address than the internal one is a finding.
+    type: list
+    elements: int
+    default: [9090, 9093]
   expect_firewall:
     description: Report C(BW-FW-001) also when ufw is not installed at all.
     type: bool
@@ -200,6 +207,7 @@ def main():
         argument_spec=dict(
             internal_address=dict(type='str'),
             node_exporter_port=dict(type='int', default=9100),
+            monitoring_ports=dict(type='list', elements='int', default=[9090, 9093]),
             expect_firewall=dict(type='bool', default=False),
             protected_files=dict(type='list', elements='str', default=[]),
             skip=dict(type='list', elements='str', default=[]),

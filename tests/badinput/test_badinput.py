@@ -200,6 +200,7 @@ ROWS = [
     ('internal-address-outside-in-production', 'production', {'bulwark_internal_address': '10.99.0.5'}, ['bulwark_internal_address']),
     # the LB's public certificate (bulwark.stack.lb_certificate): ACME settings, and one browsers trust in production
     ('production-lb-without-public-certificate', 'production', {'lb_certificate_acme_directory': ''}, ['nginx_tls_cert']),
+    ('production-alerts-reach-nobody', 'production', {'alertmanager_webhook_urls': []}, ['alertmanager_webhook_urls']),
     # (rows that set a directory also say nginx_tls_cert: '', so that no row with an operator certificate shares
     # their inventory: both at once is a problem of its own)
     ('acme-directory-not-https', 'lb', {'lb_certificate_acme_directory': 'http://acme.example.org/directory',
@@ -367,6 +368,27 @@ ROWS = [
     ('inject-firewall-comment', 'all', {'firewall_extra_rules': [{'port': 60001, 'from': 'any', 'comment': "ops'\nufw allow 22"}]},
      ['firewall_extra_rules[0].comment']),
     ('secret-trailing-newline', 'redis', {'redis_acl_admin_password': 'Vq8#kLm2!vB7rT9xWp4\n'}, ['redis_acl_admin_password']),
+    # ---- the monitoring tier (bulwark.stack.prometheus, bulwark.stack.alertmanager) ----
+    ('monitoring-retention-not-a-duration', 'monitoring', {'prometheus_retention_time': '15 days'}, ['prometheus_retention_time']),
+    ('monitoring-retention-size-unit', 'monitoring', {'prometheus_retention_size': '10G'}, ['prometheus_retention_size']),
+    ('monitoring-memory-ratio-over-one', 'monitoring', {'prometheus_alert_memory_ratio': 90}, ['prometheus_alert_memory_ratio']),
+    ('monitoring-scrape-timeout-over-interval', 'monitoring', {'prometheus_scrape_timeout': '1m'}, ['prometheus_scrape_timeout']),
+    ('monitoring-scrape-job-unknown-service', 'monitoring',
+     {'prometheus_scrape_jobs': [{'name': 'node', 'service': 'node_exporter'}, {'name': 'ghost', 'service': 'ghost_exporter'}]},
+     ['prometheus_scrape_jobs[1].service']),
+    ('monitoring-scrape-user-missing', 'monitoring', {'prometheus_basic_auth_users': {'ops': 'Mo4!nT7-rGq2#ops-Vw8'}},
+     ['prometheus_basic_auth_users']),
+    ('monitoring-email-without-relay', 'monitoring', {'alertmanager_email_to': ['ops@example.org']},
+     ['alertmanager_email_from', 'alertmanager_email_smarthost']),
+    ('monitoring-weak-password', 'monitoring', {'alertmanager_basic_auth_users': {'prometheus': 'Summer2024!Summer'}},
+     ['alertmanager_basic_auth_users.prometheus']),
+    ('inject-alert-label-line', 'monitoring', {'prometheus_alert_labels': {'team': 'ops\n- alert: Silenced'}},
+     ['prometheus_alert_labels.team']),
+    ('inject-webhook-url-line', 'monitoring', {'alertmanager_webhook_urls': ['https://hooks.example.org/x\nreceivers: []']},
+     ['alertmanager_webhook_urls[0]']),
+    ('inject-retention-argument', 'monitoring', {'alertmanager_retention': '120h --web.listen-address=0.0.0.0:9093'},
+     ['alertmanager_retention']),
+    ('monitoring-two-alertmanagers', 'groups', {'monitoring': ['mon1', 'redis1']}, ['monitoring']),
     # ---- weak secrets, judged by the zxcvbn estimator (words, names, years, keyboard runs, repeats) ----
     ('secret-weak-word-year-word', 'redis', {'redis_acl_sentinel_password': 'Summer2024!Summer'}, ['redis_acl_sentinel_password']),
     ('secret-weak-keyboard-run', 'all', {NE + 'u14': 'qwertyuiop123456'}, [NE + 'u14']),
@@ -505,6 +527,8 @@ def write_inventory(directory, rows, production=False):
         # a public certificate browsers trust, unless a row says otherwise
         group_vars['all'].setdefault('lb_certificate_acme_directory', 'https://acme.example.org/directory')
         group_vars['all'].setdefault('lb_certificate_acme_terms_agreed', True)
+        # someone is told of the monitoring host's alerts, unless a row says otherwise
+        group_vars['all'].setdefault('alertmanager_webhook_urls', ['https://hooks.example.org/ops'])
     for kind, table in (('group_vars', group_vars), ('host_vars', host_vars)):
         (directory / kind).mkdir(exist_ok=True)
         for name, values in table.items():

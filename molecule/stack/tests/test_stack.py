@@ -10,6 +10,7 @@ client is the monitoring host (it is the host a synthetic check would run on).
 """
 
 import concurrent.futures
+import datetime
 import json
 import os
 import pathlib
@@ -168,10 +169,11 @@ def test_every_certificate_of_every_tier_has_its_expiry_exported():
     expected = {'/etc/ssl/bulwark/ca.crt', '/etc/prometheus/node-exporter/tls.crt'}
     per_group = {'app': {'/etc/bulwark-app-tls/app.crt'},
                  'postgres': {'/etc/postgresql/ssl/server.crt'}, 'pgbouncer': {'/etc/pgbouncer/tls/server.crt'},
-                 'redis': {'/etc/redis/tls/redis.crt', '/etc/redis/tls/sentinel.crt'}}
+                 'redis': {'/etc/redis/tls/redis.crt', '/etc/redis/tls/sentinel.crt'},
+                 'monitoring': {'/etc/prometheus/tls/tls.crt', '/etc/prometheus/alertmanager-tls/tls.crt'}}
     per_lb = {'nginx': {'/etc/nginx/tls/fullchain.pem'},
               'haproxy': {'/etc/haproxy/tls/site.pem', '/etc/haproxy/tls/internal.pem'}}
-    hosts = LBS + [GROUPS[group][0] for group in ('app', 'postgres', 'redis')]
+    hosts = LBS + [GROUPS[group][0] for group in ('app', 'postgres', 'redis', 'monitoring')]
     for name in hosts:
         wanted = set(expected).union(*[paths for group, paths in per_group.items() if name in GROUPS[group]])
         wanted |= per_lb[lb_kind(name)] if name in LBS else set()
@@ -180,6 +182,91 @@ def test_every_certificate_of_every_tier_has_its_expiry_exported():
         text = host.file('/var/lib/prometheus/node-exporter/bulwark_certificates.prom').content_string
         found = set(re.findall(r'^bulwark_certificate_expiry_timestamp_seconds\{path="([^"]+)"', text, re.M))
         assert wanted <= found and 'bulwark_certificate_read_errors 0\n' in text, (name, wanted - found, text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# monitoring: Prometheus on the monitoring host scrapes what the inventory says runs where; the rules' unit tests
+# ---------------------------------------------------------------------------------------------------------------
+
+def monitoring_api(port, path, password=None):
+    """GET path from Prometheus (9090) or Alertmanager (9093) on the monitoring host, as the lab's prometheus user."""
+    variables = RUNNER.get_variables(CLIENT)
+    if password is None:
+        users = variables['prometheus_basic_auth_users' if port == 9090 else 'alertmanager_basic_auth_users']
+        password = users['prometheus']
+    return http_get(get_host(CLIENT), 'https://%s:%d%s' % (internal_ip(get_host(CLIENT)), port, path), INTERNAL_CA,
+                    'prometheus:' + password, timeout=10)
+
+
+def scrape_targets(since=0.0, password=None):
+    """{(job, instance): health} of Prometheus's active targets, counting only scrapes after ``since`` (epoch)."""
+    reply = monitoring_api(9090, '/api/v1/targets?state=active', password)
+    assert reply.get('status') == 200, reply
+    targets = json.loads(reply['body'])['data']['activeTargets']
+    return {(t['labels']['job'], t['labels']['instance']):
+            t['health'] if _epoch(t['lastScrape']) > since else 'not scraped since' for t in targets}
+
+
+def _epoch(stamp):
+    """Seconds since the epoch of Prometheus's RFC 3339 time (nanoseconds and Z or an offset)."""
+    match = re.fullmatch(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)', stamp)
+    if not match or stamp.startswith('0001-'):
+        return 0.0
+    zone = '+00:00' if match.group(2) == 'Z' else match.group(2)
+    return datetime.datetime.fromisoformat(match.group(1) + zone).timestamp()
+
+
+def assert_every_target_up(since=0.0, password=None):
+    """Every host's node-exporter, Prometheus and Alertmanager are scraped, and up (after ``since``)."""
+    monitors = GROUPS['monitoring']
+    wanted = {('node', name) for name in HOSTS} | {(job, name) for job in ('prometheus', 'alertmanager') for name in monitors}
+    wait_for(lambda: (lambda seen: set(seen) == wanted and set(seen.values()) == {'up'})(scrape_targets(since, password)), 90,
+             'not every target is scraped and up: %s' % scrape_targets(since, password))
+
+
+def test_monitoring_scrapes_every_host_from_the_inventory_over_verified_tls():
+    """Targets derived from the inventory and the topology: node-exporter on every host, Prometheus, Alertmanager."""
+    assert_every_target_up()
+    assert monitoring_api(9090, '/api/v1/targets', password='wrong-password').get('status') == 401
+
+
+WEBHOOK_SINK = '/var/lib/webhook-sink/alerts.jsonl'  # on the monitoring host: one Alertmanager webhook body per line
+
+
+def delivered(alertname, status, since):
+    """(instance, unit) of the ``alertname`` alerts with ``status`` the webhook received after its first ``since`` bodies."""
+    lines = get_host(CLIENT).run('cat %s' % WEBHOOK_SINK).stdout.splitlines()
+    return {(alert['labels'].get('instance'), alert['labels'].get('name'))
+            for line in lines[since:] if line.strip() for alert in json.loads(line)['alerts']
+            if alert['labels'].get('alertname') == alertname and alert['status'] == status}
+
+
+def test_a_stopped_redis_replica_pgbouncer_and_app_fire_at_the_webhook_and_resolve():
+    """ServiceDown (node-exporter's systemd collector; its `for` shortened in the stack's group_vars) reaches the
+    webhook through Alertmanager for each stopped service, and resolves once it runs again."""
+    redis_vars = RUNNER.get_variables(GROUPS['redis'][0])
+    redis = RedisCluster(GROUPS['redis'], ('admin', redis_vars['redis_acl_admin_password']),
+                         ('app', redis_vars['redis_acl_app_password']), redis_vars['redis_sentinel_password'])
+    replica = [name for name in GROUPS['redis'] if name != redis.current_primary()][0]
+    stopped = {(replica, 'redis-server.service'), (GROUPS['pgbouncer'][0], 'pgbouncer.service'),
+               (APPS[0], 'bulwark-app.service')}
+    since = len(get_host(CLIENT).run('cat %s' % WEBHOOK_SINK).stdout.splitlines())
+    assert not delivered('ServiceDown', 'firing', 0) & stopped, 'ServiceDown fired before anything was stopped'
+    try:
+        for name, unit in stopped:
+            get_host(name).check_output('systemctl stop %s' % unit)
+        wait_for(lambda: delivered('ServiceDown', 'firing', since) >= stopped, 120,
+                 'ServiceDown did not reach the webhook for each of %s: %s' % (
+                     sorted(stopped), monitoring_api(9090, '/api/v1/alerts').get('body')))
+    finally:
+        for name, unit in stopped:
+            get_host(name).run('systemctl start %s' % unit)
+    wait_for(lambda: delivered('ServiceDown', 'resolved', since) >= stopped, 120,
+             'the resolutions did not reach the webhook: %s' % delivered('ServiceDown', 'resolved', since))
+    # The stack serves again before the next tests: every app host UP in HAProxy, the replica back in sync.
+    wait_for(lambda: all(haproxy_status(app) == 'UP' for app in APPS), 60, 'app hosts not back UP in HAProxy')
+    wait_for(lambda: redis.info(redis.current_primary()).get('connected_slaves') == str(len(GROUPS['redis']) - 1), 60,
+             'the stopped replica did not reconnect')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -533,6 +620,13 @@ def misconfigurations():
         'BW-NEX-001': (CLIENT, "cp %s /root/ne.bak && sed -i -E 's/--web.listen-address=[^ \"]+/--web.listen-address=0.0.0.0:9100/' "
                                "%s && systemctl restart prometheus-node-exporter" % (NE_DEFAULTS, NE_DEFAULTS),
                        'cp /root/ne.bak %s && systemctl restart prometheus-node-exporter' % NE_DEFAULTS),
+        'BW-MON-001': (CLIENT, "cp /etc/default/prometheus /root/prom.bak && sed -i -E "
+                               "'s/--web.listen-address=[^ \"]+/--web.listen-address=0.0.0.0:9090/' /etc/default/prometheus "
+                               "&& systemctl restart prometheus",
+                       'cp /root/prom.bak /etc/default/prometheus && systemctl restart prometheus'),
+        'BW-MON-002': (CLIENT, 'cp /etc/prometheus/alertmanager-web.yml /root/am-web.bak && '
+                               'sed -i "/^basic_auth_users:/,\\$d" /etc/prometheus/alertmanager-web.yml',
+                       'cp /root/am-web.bak /etc/prometheus/alertmanager-web.yml'),
         'BW-NEX-002': (db, NE_WEB + 'cp $f /root/web.bak && sed -i "/^basic_auth_users:/,\\$d" $f', NE_WEB + 'cp /root/web.bak $f'),
         'BW-LOG-001': (lb_haproxy, 'mkdir -p /root/logrotate.bak && grep -l /var/log/haproxy /etc/logrotate.d/* '
                                    '| xargs -I{} mv {} /root/logrotate.bak/',
@@ -571,7 +665,8 @@ def lab_secrets(variables):
              and '{{' not in variables[name]}
     for user in variables.get('postgresql_users', []):
         found['postgresql_users.' + user['name']] = user['password']
-    for name in ('node_exporter_basic_auth_users', 'haproxy_stats_users'):
+    for name in ('node_exporter_basic_auth_users', 'haproxy_stats_users', 'prometheus_basic_auth_users',
+                 'alertmanager_basic_auth_users'):
         found.update(('%s.%s' % (name, user), password) for user, password in variables.get(name, {}).items())
     return found
 
@@ -666,7 +761,8 @@ def test_with_every_sentinel_stopped_the_redis_roles_change_nothing(run_playbook
 def rotated_secrets():
     """A new value for every secret the collection manages (the app's copies follow in the lab inventory)."""
     new = {name: 'Rot-%s-%s' % (name[:6], secrets.token_urlsafe(18)) for name in (
-        'db', 'pgb_admin', 'pgb_stats', 'r_admin', 'r_app', 'r_repl', 'r_sent_user', 'sentinel', 'scrape', 'stats')}
+        'db', 'pgb_admin', 'pgb_stats', 'r_admin', 'r_app', 'r_repl', 'r_sent_user', 'sentinel', 'scrape', 'stats',
+        'prom', 'am')}
     return new, {
         'postgresql_users': [{'name': 'app', 'password': new['db']}],
         'pgbouncer_users': [{'name': 'app', 'password': new['db']}],
@@ -676,6 +772,8 @@ def rotated_secrets():
         'redis_sentinel_password': new['sentinel'],
         'node_exporter_basic_auth_users': {'prometheus': new['scrape']},
         'haproxy_stats_users': {'admin': new['stats']},
+        'prometheus_basic_auth_users': {'prometheus': new['prom']},
+        'alertmanager_basic_auth_users': {'prometheus': new['am']},
     }
 
 
@@ -708,6 +806,12 @@ def assert_rotated_outside_redis(client, addresses, old, new):
     stats = 'https://%s:8404/stats' % addresses[haproxy_lb]
     assert http_get(get_host(haproxy_lb), stats, INTERNAL_CA, 'admin:' + old['stats']).get('status') == 401
     assert http_get(get_host(haproxy_lb), stats, INTERNAL_CA, 'admin:' + new['stats'], limit=100).get('status') == 200
+    # Prometheus and Alertmanager take the new passwords only, and Prometheus scrapes every target with the new ones.
+    for port, key in ((9090, 'prom'), (9093, 'am')):
+        path = '/api/v1/status/config' if port == 9090 else '/api/v2/status'
+        assert monitoring_api(port, path, password=old[key]).get('status') == 401, port
+        assert monitoring_api(port, path, password=new[key]).get('status') == 200, port
+    assert_every_target_up(since=time.time(), password=new['prom'])
     # The app hosts hold the new copies only.
     for app in APPS:
         env = get_host(app).file('/etc/bulwark-app/app.env').content_string
@@ -728,7 +832,9 @@ def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, r
            'pgb_stats': db_vars['pgbouncer_stats_password'], 'r_admin': old_vars['redis_acl_admin_password'],
            'r_app': old_vars['redis_acl_app_password'], 'r_repl': old_vars['redis_acl_replication_password'],
            'r_sent_user': old_vars['redis_acl_sentinel_password'], 'sentinel': old_vars['redis_sentinel_password'],
-           'scrape': old_vars['node_exporter_basic_auth_users']['prometheus'], 'stats': lb_vars['haproxy_stats_users']['admin']}
+           'scrape': old_vars['node_exporter_basic_auth_users']['prometheus'], 'stats': lb_vars['haproxy_stats_users']['admin'],
+           'prom': old_vars['prometheus_basic_auth_users']['prometheus'],
+           'am': old_vars['alertmanager_basic_auth_users']['prometheus']}
     new, values = rotated_secrets()
     values['redis_acl_admin_password_previous'] = old['r_admin']  # Redis keeps only its hash: needed to log in once
     rotated = tmp_path / 'rotated.yml'

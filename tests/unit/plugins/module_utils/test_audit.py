@@ -87,11 +87,23 @@ UFW_ACTIVE = (0, 'Status: active\nDefault: deny (incoming), allow (outgoing), de
 NGINX_OK = ('http {\nserver_tokens off;\nserver { listen 443 ssl; ssl_protocols TLSv1.2 TLSv1.3;\n'
             'add_header Strict-Transport-Security "max-age=63072000" always;\n}\n}\n')
 
+AM_ARGS = 'ARGS="--web.listen-address=10.0.0.5:9093 --web.config.file=/etc/prometheus/alertmanager-web.yml"\n'
+TLS_ONLY = 'tls_server_config:\n  cert_file: x\n'
+
 CASES = [
     ('BW-NEX-001', dict(listeners=[('0.0.0.0', 9100, '')])),
     ('BW-NEX-001', dict(listeners=[('172.17.0.2', 9100, '')])),
     ('BW-NEX-002', dict(files={'/etc/default/prometheus-node-exporter': 'ARGS="--web.listen-address=10.0.0.5:9100"\n'})),
     ('BW-NEX-002', dict(files={'/etc/prometheus/node-exporter/web.yml': 'tls_server_config:\n  cert_file: x\n'})),
+    ('BW-MON-001', dict(listeners=[('10.0.0.5', 9100, ''), ('0.0.0.0', 9090, '')])),
+    ('BW-MON-001', dict(listeners=[('10.0.0.5', 9100, ''), ('203.0.113.7', 9093, '')])),
+    ('BW-MON-002', dict(files={'/etc/default/prometheus': 'ARGS="--web.listen-address=10.0.0.5:9090"\n'},
+                        users={'prometheus-node-exporter': 'prometheus', 'prometheus': 'prometheus'})),
+    ('BW-MON-002', dict(files={'/etc/default/prometheus-alertmanager': AM_ARGS, '/etc/prometheus/alertmanager-web.yml': TLS_ONLY},
+                        users={'prometheus-node-exporter': 'prometheus', 'prometheus-alertmanager': 'prometheus'})),
+    ('BW-PROC-001', dict(users={'prometheus-node-exporter': 'prometheus', 'prometheus': 'root'})),
+    ('BW-FILE-001', dict(files={'/etc/prometheus/scrape-secrets/node.password': 'x'},
+                         modes={'/etc/prometheus/scrape-secrets/node.password': 0o644})),
     ('BW-FILE-001', dict(modes={'/etc/prometheus/node-exporter/tls.key': 0o644})),
     ('BW-FILE-001', dict(files={'/etc/haproxy/tls/site.pem': CERT + KEY}, modes={'/etc/haproxy/tls/site.pem': 0o644})),
     ('BW-FILE-001', dict(files={'/etc/haproxy/tls/site.pem.key': KEY}, modes={'/etc/haproxy/tls/site.pem.key': 0o644})),
@@ -132,8 +144,13 @@ def test_good_service_configs_are_clean():
     files = {'/etc/nginx/nginx.conf': NGINX_OK, '/etc/redis/redis.conf': 'bind 10.0.0.5\nuser default off\nport 0\ntls-port 6379\n',
              '/etc/postgresql/15/main/pg_hba.conf': 'local all postgres peer\nhostssl all all 10.0.0.0/24 scram-sha-256\n',
              '/etc/pgbouncer/userlist.txt': '"app" "SCRAM-SHA-256$4096:abc$def:ghi"\n',
-             '/etc/pgbouncer/pgbouncer.ini': 'auth_type = scram-sha-256\n'}
-    assert ids(clean_host(files=files, commands={'ufw': UFW_ACTIVE})) == []
+             '/etc/pgbouncer/pgbouncer.ini': 'auth_type = scram-sha-256\n',
+             '/etc/default/prometheus': 'ARGS="--web.listen-address=10.0.0.5:9090 --web.config.file=/etc/prometheus/web.yml"\n',
+             '/etc/prometheus/web.yml': WEB, '/etc/default/prometheus-alertmanager': AM_ARGS,
+             '/etc/prometheus/alertmanager-web.yml': WEB}
+    users = {'prometheus-node-exporter': 'prometheus', 'prometheus': 'prometheus', 'prometheus-alertmanager': 'prometheus'}
+    listeners = [('10.0.0.5', 9100, ''), ('10.0.0.5', 9090, ''), ('10.0.0.5', 9093, '')]
+    assert ids(clean_host(files=files, users=users, listeners=listeners, commands={'ufw': UFW_ACTIVE})) == []
 
 
 def test_skip_fail_on_and_report():
