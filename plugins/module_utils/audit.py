@@ -30,6 +30,10 @@ SECRET_FILES = (
     '/etc/prometheus/node-exporter/tls.key', '/etc/prometheus/node-exporter/web.yml',
     '/etc/prometheus/tls/tls.key', '/etc/prometheus/alertmanager-tls/tls.key', '/etc/prometheus/web.yml',
     '/etc/prometheus/alertmanager-web.yml', '/etc/prometheus/alertmanager.yml', '/etc/prometheus/scrape-secrets/*',
+    '/etc/prometheus/postgres-exporter/tls.key', '/etc/prometheus/postgres-exporter/web.yml',
+    '/etc/prometheus/redis-exporter/tls.key', '/etc/default/prometheus-redis-exporter', '/etc/nginx/bulwark/metrics.htpasswd',
+    '/etc/prometheus/pgbouncer-exporter/tls.key', '/etc/prometheus/pgbouncer-exporter/web.yml',
+    '/etc/default/prometheus-pgbouncer-exporter',
     '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
@@ -42,7 +46,9 @@ SECRET_FILES = (
 # A .pem/.crt file matched above is a secret only when it holds a private key (HAProxy reads <crt>.key when the
 # certificate file has none).
 PUBLIC_SUFFIXES = ('.pem', '.crt')
-NON_ROOT_UNITS = ('prometheus-node-exporter', 'prometheus', 'prometheus-alertmanager', 'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
+NON_ROOT_UNITS = ('prometheus-node-exporter', 'prometheus', 'prometheus-alertmanager', 'prometheus-postgres-exporter',
+                  'prometheus-redis-exporter', 'prometheus-nginx-exporter', 'prometheus-pgbouncer-exporter',
+                  'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
                   'bulwark-app', 'app')
 # service -> (a path that shows it is installed, log paths its logrotate rule must cover)
 LOGGED_SERVICES = {
@@ -170,6 +176,13 @@ def monitoring_bind(probe, options):
 def monitoring_auth(probe, options):
     return (_web_auth_problems(probe, 'prometheus', '/etc/default/prometheus')
             + _web_auth_problems(probe, 'prometheus-alertmanager', '/etc/default/prometheus-alertmanager'))
+
+
+@check('BW-MON-003', 'error', 'a metrics listener (app, load balancer, exporter) reachable beyond the internal address',
+       'bind it to the internal address only (the lb_metrics and app_metrics entries of the topology; Debian\'s '
+       'exporters listen on every address until configured) and let the firewall admit the monitoring group')
+def metrics_bind(probe, options):
+    return _beyond_internal(probe, options, options.get('metrics_ports') or [9113, 8001, 9187, 9121, 9127])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -29,6 +29,13 @@ DEFAULT_SERVICES = {
     'node_exporter': {'group': 'all', 'port': 9100, 'proto': 'tcp', 'allow_from': ['monitoring']},
     'prometheus': {'group': 'monitoring', 'port': 9090, 'proto': 'tcp', 'allow_from': ['monitoring']},
     'alertmanager': {'group': 'monitoring', 'port': 9093, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    # Metrics of the load balancers (nginx's stub status through prometheus-nginx-exporter, or HAProxy's built-in
+    # exporter) and of the app, each over TLS with basic auth, for Prometheus.
+    'lb_metrics': {'group': 'lb', 'port': 9113, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'app_metrics': {'group': 'app', 'port': 8001, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'postgres_exporter': {'group': 'postgres', 'port': 9187, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'redis_exporter': {'group': 'redis', 'port': 9121, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    'pgbouncer_exporter': {'group': 'pgbouncer', 'port': 9127, 'proto': 'tcp', 'allow_from': ['monitoring']},
 }
 
 SERVICE_KEYS = ('group', 'port', 'proto', 'allow_from')

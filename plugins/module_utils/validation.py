@@ -75,7 +75,9 @@ RANGE_RULES = {
     'bulwark_internal_network': 'cidr',
     'bulwark_internal_address': 'ip',
     # addresses services bind to (default: the host's internal address, from facts)
-    'app_listen_address': 'ip', 'haproxy_stats_address': 'ip', 'node_exporter_listen_address': 'ip',
+    'app_listen_address': 'ip', 'haproxy_stats_address': 'ip', 'nginx_metrics_address': 'ip',
+    'node_exporter_listen_address': 'ip', 'postgres_exporter_listen_address': 'ip', 'redis_exporter_listen_address': 'ip',
+    'pgbouncer_exporter_listen_address': 'ip',
     'pgbouncer_listen_address': 'ip', 'postgresql_listen_address': 'ip', 'redis_bind_address': 'ip',
     'redis_sentinel_listen_address': 'ip',
     'node_exporter_bcrypt_rounds': ('int', 10, 16),
@@ -88,6 +90,13 @@ RANGE_RULES = {
     'prometheus_alert_restarts': ('int', 1, 1000),
     'prometheus_alert_certificate_days': ('int', 1, 365),
     'prometheus_alert_backup_age_hours': ('int', 1, 8760),
+    'prometheus_alert_http_error_ratio': ('float', 0.001, 1.0),
+    'nginx_metrics_bcrypt_rounds': ('int', 10, 16),
+    'postgres_exporter_bcrypt_rounds': ('int', 10, 16),
+    'pgbouncer_exporter_bcrypt_rounds': ('int', 10, 16),
+    'prometheus_alert_pgbouncer_waiting_clients': ('int', 0, 100000),
+    'prometheus_alert_postgres_connections_ratio': ('float', 0.01, 1.0),
+    'prometheus_alert_sentinel_quorum': ('int', 1, 100),
     'baseline_ssh_max_auth_tries': ('int', 1, 10),
     'baseline_ssh_login_grace_time': ('int', 1, 3600),
     'baseline_journald_system_max_use': 'journald_size',
@@ -162,12 +171,15 @@ ROLE_GROUPS = {
     'baseline': 'all', 'firewall': 'all', 'logrotate': 'all', 'node_exporter': 'all',
     'postgresql': 'postgres', 'pgbouncer': 'pgbouncer', 'redis': 'redis', 'redis_sentinel': 'redis',
     'nginx': 'lb', 'haproxy': 'lb', 'lb_certificate': 'lb', 'app': 'app', 'internal_ca': 'all',
-    'prometheus': 'monitoring', 'alertmanager': 'monitoring',
+    'prometheus': 'monitoring', 'alertmanager': 'monitoring', 'postgres_exporter': 'postgres',
+    'redis_exporter': 'redis', 'pgbouncer_exporter': 'pgbouncer',
 }
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
 SECRET_MAPS = ('node_exporter_basic_auth_users', 'postgresql_users', 'pgbouncer_users', 'redis_users',
-               'redis_acl_users', 'haproxy_stats_users', 'prometheus_basic_auth_users', 'alertmanager_basic_auth_users')
+               'redis_acl_users', 'haproxy_stats_users', 'prometheus_basic_auth_users', 'alertmanager_basic_auth_users',
+               'app_metrics_users', 'nginx_metrics_users', 'haproxy_metrics_users', 'postgres_exporter_basic_auth_users',
+               'pgbouncer_exporter_basic_auth_users')
 # list variables whose items ({name, password}) are accounts of one system: the same account name under two of these
 # variables is ONE credential (PgBouncer authenticates PostgreSQL's own roles), so its password is not "reused"
 CREDENTIAL_NAMESPACES = {'postgresql_users': 'postgresql-role', 'pgbouncer_users': 'postgresql-role'}
@@ -177,6 +189,8 @@ SHARED_CREDENTIALS = (
     ('redis_acl_app_password', 'app_redis_password'),
     ('redis_sentinel_password', 'app_redis_sentinel_password', 'redis_discovery_password'),
     ('redis_acl_sentinel_password', 'redis_sentinel_auth_password'),
+    ('redis_acl_monitor_password', 'redis_exporter_redis_password'),
+    ('pgbouncer_stats_password', 'pgbouncer_exporter_stats_password'),
 )
 # a leaf (variable or key inside one) whose name matches this is a secret
 SECRET_NAME = re.compile(r'(^|_)(password|passwd|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?(\Z|_)',
@@ -204,6 +218,8 @@ ROLE_MARKERS = {
     'postgresql': 'postgresql_backup_compress_level', 'redis': 'redis_host_tuning',
     'redis_sentinel': 'redis_sentinel_min_production_sentinels',
     'prometheus': 'prometheus_retention_time', 'alertmanager': 'alertmanager_retention',
+    'postgres_exporter': 'postgres_exporter_bcrypt_rounds', 'redis_exporter': 'redis_exporter_extra_args',
+    'pgbouncer_exporter': 'pgbouncer_exporter_bcrypt_rounds',
 }
 
 # secrets a role cannot run without: role -> ((variable, the variable its default copies or None), ...). A variable
@@ -219,6 +235,7 @@ SECRET_MIN_LENGTHS = {
     'redis_acl_admin_password': ('redis_password_min_length', 16), 'redis_acl_app_password': ('redis_password_min_length', 16),
     'redis_acl_replication_password': ('redis_password_min_length', 16),
     'redis_acl_sentinel_password': ('redis_password_min_length', 16),
+    'redis_acl_monitor_password': ('redis_password_min_length', 16),
     'redis_sentinel_password': 16, 'redis_sentinel_auth_password': 16,
 }
 
@@ -326,6 +343,23 @@ CONFIG_TEXT = {
     'node_exporter_extra_args[*]': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
     'node_exporter_filesystem_mount_points_exclude': ('token', 'ARGS in /etc/default/prometheus-node-exporter'),
     'node_exporter_basic_auth_users.<keys>': ('name', 'web.yml'),
+    'app_metrics_users.<keys>': ('name', '/etc/bulwark-app/app.env'),
+    'nginx_metrics_users.<keys>': ('name', "nginx's metrics password file"),
+    'haproxy_metrics_users.<keys>': ('name', 'the metrics userlist in haproxy.cfg'),
+    'postgres_exporter_basic_auth_users.<keys>': ('name', "postgres_exporter's web.yml"),
+    'postgres_exporter_extra_args[*]': ('token', '/etc/default/prometheus-postgres-exporter'),
+    'redis_exporter_extra_args[*]': ('token', '/etc/default/prometheus-redis-exporter'),
+    'redis_exporter_redis_user': ('name', '/etc/default/prometheus-redis-exporter'),
+    'redis_exporter_redis_password': ('dquoted', '/etc/default/prometheus-redis-exporter'),
+    'pgbouncer_exporter_basic_auth_users.<keys>': ('name', "pgbouncer_exporter's web.yml"),
+    'pgbouncer_exporter_stats_user': ('name', '/etc/default/prometheus-pgbouncer-exporter'),
+    'prometheus_alert_pgbouncer_waiting_for': ('promduration', 'the alert rules'),
+    'postgresql_monitoring_user': ('pgname', 'pg_hba.conf and the exporter connection'),
+    'prometheus_alert_postgres_down_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_postgres_connections_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_redis_down_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_redis_replicas_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_sentinel_for': ('promduration', 'the alert rules'),
     # prometheus: /etc/default/prometheus (ARGS="..." split on blanks), prometheus.yml, the rules, the scrape
     # password files (named after the job)
     'prometheus_retention_time': ('promduration', 'ARGS in /etc/default/prometheus'),
@@ -345,6 +379,10 @@ CONFIG_TEXT = {
     'prometheus_alert_services[*]': ('line', 'the alert rules'),
     'prometheus_alert_disk_for': ('promduration', 'the alert rules'),
     'prometheus_alert_restarts_window': ('promduration', 'the alert rules'),
+    'prometheus_alert_http_error_for': ('promduration', 'the alert rules'),
+    'prometheus_alert_http_window': ('promduration', 'the alert rules'),
+    'prometheus_alert_http_latency_p95[*].for': ('promduration', 'the alert rules'),
+    'prometheus_alert_http_latency_p95[*].severity': ('label', 'the alert rules'),
     'prometheus_alert_labels.<keys>': ('label', 'the alert rules'),
     'prometheus_alert_labels.*': ('line', 'the alert rules'),
     # alertmanager: /etc/default/prometheus-alertmanager, alertmanager.yml
@@ -388,6 +426,7 @@ CONFIG_TEXT = {
     'redis_acl_app_user': ('name', 'the aclfile'),
     'redis_acl_replication_user': ('name', 'the aclfile and replication.conf'),
     'redis_acl_sentinel_user': ('name', 'the aclfile'),
+    'redis_acl_monitor_user': ('name', 'the aclfile and the exporter flags'),
     'redis_acl_app_rules': ('line', 'the aclfile'),
     'redis_acl_replication_password': ('token', 'masterauth in replication.conf'),
     'redis_discovery_master_name': ('name', 'the Sentinel query'),
@@ -402,7 +441,8 @@ CONFIG_TEXT = {
 }
 # values every ACL password is compared with: the aclfile stores only a hash, but the other Redis users' passwords
 # are rendered where blanks split them (masterauth, requirepass, auth-pass)
-for _name in ('redis_acl_admin_password', 'redis_acl_app_password', 'redis_acl_sentinel_password'):
+for _name in ('redis_acl_admin_password', 'redis_acl_app_password', 'redis_acl_sentinel_password',
+              'redis_acl_monitor_password'):
     CONFIG_TEXT.setdefault(_name, ('token', 'the Redis clients that send it (redis-cli, Sentinel)'))
 
 _CONTROL = re.compile(u'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
@@ -1548,6 +1588,12 @@ def _prom_seconds(text):
     return sum(int(n) * factor[u] for n, u in parts)
 
 
+# (user map of a scraped role, that role): Prometheus scrapes its hosts as prometheus_scrape_username.
+SCRAPED_USER_MAPS = (('app_metrics_users', 'app'), ('nginx_metrics_users', 'nginx'), ('haproxy_metrics_users', 'haproxy'),
+                     ('postgres_exporter_basic_auth_users', 'postgres_exporter'),
+                     ('pgbouncer_exporter_basic_auth_users', 'pgbouncer_exporter'))
+
+
 def check_monitoring(inv):
     """The monitoring tier: one Alertmanager (no cluster), a receiver in production, the scrape user present where
     basic auth is on, scrape jobs that name topology services, a scrape timeout within the interval, complete email
@@ -1590,6 +1636,38 @@ def check_monitoring(inv):
                                    'has no entry for %s, the user Prometheus scrapes %s as: its target would be down'
                                    % (user, 'itself' if role == 'prometheus' else 'and sends alerts to Alertmanager'),
                                    'add %s: <password from the vault> (or set prometheus_scrape_username)' % user))
+        # The scraped tiers' metrics users: Prometheus sends the password it sees; each target must accept it.
+        for variable, role in SCRAPED_USER_MAPS:
+            mine = v.get(variable)
+            for target in _hosts_running(inv, role):
+                theirs = target.variables.get(variable)
+                if role in ('nginx', 'haproxy') and target.variables.get('lb_server', 'nginx') != role:
+                    continue  # the other load balancer runs there
+                if not isinstance(theirs, dict) or variable in target.unresolved:
+                    continue
+                if not theirs and not (isinstance(mine, dict) and mine.get(user)):
+                    continue  # no metrics listener there, and Prometheus leaves the job out
+                if theirs and user not in theirs:
+                    out.append(Problem(variable, target.where(variable), show(sorted(theirs)),
+                                       'has no entry for %s, the user Prometheus (%s) scrapes %s as: that target '
+                                       'would be down' % (user, host.name, target.name),
+                                       'add %s: <password from the vault> (or set prometheus_scrape_username)' % user))
+                elif not theirs:
+                    out.append(Problem(variable, target.where(variable), '{}',
+                                       'empty on %s (no metrics listener there), but Prometheus (%s) holds a password '
+                                       'for it and scrapes it: that target would be down' % (target.name, host.name),
+                                       'set %s once for both (e.g. in group_vars/all, from the vault)' % variable))
+                elif not isinstance(mine, dict) or mine.get(user) != theirs.get(user):
+                    out.append(Problem(variable, target.where(variable), '(secret)',
+                                       'the %s password %s holds differs from the one Prometheus (%s) sends: that '
+                                       'target would refuse the scrape' % (user, target.name, host.name),
+                                       'set %s once for both (e.g. in group_vars/all, from the vault)' % variable))
+        redis_exporters = [t.name for t in _hosts_running(inv, 'redis_exporter') if t.variables.get('redis_exporter_redis_password')]
+        if redis_exporters and not as_bool(v.get('prometheus_tls_enabled', True), True):
+            out.append(Problem('prometheus_tls_enabled', host.where('prometheus_tls_enabled'), 'false',
+                               'the Redis exporters (%s) require a client certificate, and Prometheus presents its own '
+                               'TLS certificate, which it has only with TLS on' % ', '.join(redis_exporters),
+                               'set prometheus_tls_enabled: true'))
         jobs = v.get('prometheus_scrape_jobs')
         if isinstance(jobs, (list, tuple)):
             names = [job.get('name') for job in jobs if isinstance(job, dict)]
@@ -1610,6 +1688,24 @@ def check_monitoring(inv):
                                show(v.get('prometheus_scrape_timeout')),
                                'longer than prometheus_scrape_interval (%s): Prometheus refuses the configuration'
                                % v.get('prometheus_scrape_interval'), 'use a timeout no longer than the interval'))
+    return out
+
+
+def check_exporters(inv):
+    """An exporter switched on needs its login on the service it reads."""
+    out = []
+    for host in _hosts_running(inv, 'pgbouncer_exporter'):
+        v = host.variables
+        if v.get('pgbouncer_exporter_basic_auth_users') and not v.get('pgbouncer_exporter_stats_password'):
+            out.append(Problem('pgbouncer_stats_password', _where(host, 'pgbouncer_stats_password', 'pgbouncer_exporter_basic_auth_users'),
+                               "''", 'empty, but the PgBouncer exporter is on (pgbouncer_exporter_basic_auth_users): it '
+                               'logs in to the console as the stats user', 'set pgbouncer_stats_password (from the vault)'))
+    for host in _hosts_running(inv, 'postgres_exporter'):
+        v = host.variables
+        if v.get('postgres_exporter_basic_auth_users') and not v.get('postgres_exporter_database_user', 'prometheus'):
+            out.append(Problem('postgresql_monitoring_user', _where(host, 'postgresql_monitoring_user', 'postgres_exporter_basic_auth_users'),
+                               "''", 'empty, but the PostgreSQL exporter is on (postgres_exporter_basic_auth_users): it '
+                               'logs in as that role', 'leave postgresql_monitoring_user at prometheus'))
     return out
 
 
@@ -2009,14 +2105,15 @@ def check_redis(inv):
         out.extend(_in_group(inv, host, 'redis_group', 'redis', 'redis_initial_primary', 'redis'))
         seen = {}
         for variable, default in (('redis_acl_admin_user', 'admin'), ('redis_acl_app_user', 'app'),
-                                  ('redis_acl_replication_user', 'replica'), ('redis_acl_sentinel_user', 'sentinel')):
+                                  ('redis_acl_replication_user', 'replica'), ('redis_acl_sentinel_user', 'sentinel'),
+                                  ('redis_acl_monitor_user', 'monitor')):
             user = str(v.get(variable, default))
             if user == 'default':
                 out.append(Problem(variable, host.where(variable), show(user), "the role disables Redis's default user",
                                    'use another name'))
             elif user in seen:
                 out.append(Problem(variable, host.where(variable), show(user), 'the same user as %s' % seen[user],
-                                   'give the four ACL users (admin, app, replication, sentinel) different names'))
+                                   'give the ACL users (admin, app, replication, sentinel, monitor) different names'))
             seen.setdefault(user, variable)
         rules = v.get('redis_acl_app_rules')
         if rules is not None and not re.search(r'-@(dangerous|all)\Z', str(rules)):
@@ -2187,6 +2284,7 @@ CROSS_CHECKS = [
     check_upstream_tls,
     check_redis_tls,
     check_monitoring,
+    check_exporters,
 ]
 
 

@@ -23,7 +23,8 @@ description:
     publicly or protected-mode off; C(BW-RDS-003) Redis or Sentinel takes plaintext connections; C(BW-PG-001)
     pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext userlist or weak auth_type; C(BW-MON-001)
     Prometheus or Alertmanager reachable beyond the internal address; C(BW-MON-002) Prometheus or Alertmanager
-    without authentication."
+    without authentication; C(BW-MON-003) a metrics listener (app, load balancer, exporter) reachable beyond the
+    internal address."
   - Checks for services that are not installed report nothing. The checks live in
     C(plugins/module_utils/audit.py).
 options:
@@ -39,6 +40,13 @@ options:
     type: list
     elements: int
     default: [9090, 9093]
+  metrics_ports:
+    description:
+      - The ports of the app's, the load balancers' and the service exporters' metrics listeners; one listening on
+        another address than the internal one is a finding.
+    type: list
+    elements: int
+    default: [9113, 8001, 9187, 9121, 9127]
   expect_firewall:
     description: Report C(BW-FW-001) also when ufw is not installed at all.
     type: bool
@@ -208,6 +216,7 @@ def main():
             internal_address=dict(type='str'),
             node_exporter_port=dict(type='int', default=9100),
             monitoring_ports=dict(type='list', elements='int', default=[9090, 9093]),
+            metrics_ports=dict(type='list', elements='int', default=[9113, 8001, 9187, 9121, 9127]),
             expect_firewall=dict(type='bool', default=False),
             protected_files=dict(type='list', elements='str', default=[]),
             skip=dict(type='list', elements='str', default=[]),

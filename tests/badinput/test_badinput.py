@@ -43,6 +43,7 @@ SECRETS = {  # random-looking, distinct: the secrets the roles need (group all, 
     'redis_acl_replication_password': 'Rp6%tB1-hM9!sGd3-Xe7',
     'redis_acl_sentinel_password': 'Sn4&vC7-jK2!wPf8-Ub1',
     'redis_sentinel_password': 'Sq2*yD5-gN8!rTk1-Ha6',
+    'redis_acl_monitor_password': 'Mn8^fR3-bK6!tZq2-Vd9',
     'internal_ca_passphrase': 'Ca5!pH7-rQ2#zN8-Wt4',
 }
 GOOD = dict({  # a valid lab inventory: validates clean
@@ -389,6 +390,20 @@ ROWS = [
     ('inject-retention-argument', 'monitoring', {'alertmanager_retention': '120h --web.listen-address=0.0.0.0:9093'},
      ['alertmanager_retention']),
     ('monitoring-two-alertmanagers', 'groups', {'monitoring': ['mon1', 'redis1']}, ['monitoring']),
+    # the app's and the load balancers' metrics (Prometheus scrapes them as its scrape user)
+    ('monitoring-app-metrics-without-scrape-user', 'app', {'app_metrics_users': {'ops': 'Ap7!mQ2-metrics#Zr9x'}},
+     ['app_metrics_users']),
+    ('monitoring-lb-metrics-password-differs', 'lb', {'nginx_metrics_users': {'prometheus': 'Lb4!other-Kw9#metrics'}},
+     ['nginx_metrics_users']),
+    ('monitoring-redis-exporter-without-prometheus-tls', 'host:mon1', {'prometheus_tls_enabled': False}, ['prometheus_tls_enabled']),
+    ('secret-short-redis-monitor-password', 'redis', {'redis_acl_monitor_password': 'Mon!t0r-7'}, ['redis_acl_monitor_password']),
+    ('monitoring-pgbouncer-exporter-without-stats-password', 'all',
+     {'pgbouncer_exporter_basic_auth_users': {'prometheus': 'Pb9#xK2-exporter!Qm4v'}}, ['pgbouncer_stats_password']),
+    ('monitoring-http-error-ratio-percent', 'monitoring', {'prometheus_alert_http_error_ratio': 5},
+     ['prometheus_alert_http_error_ratio']),
+    ('inject-latency-alert-for', 'monitoring',
+     {'prometheus_alert_http_latency_p95': [{'seconds': 1, 'for': '5m\n      - alert: Silenced', 'severity': 'warning'}]},
+     ['prometheus_alert_http_latency_p95[0].for']),
     # ---- weak secrets, judged by the zxcvbn estimator (words, names, years, keyboard runs, repeats) ----
     ('secret-weak-word-year-word', 'redis', {'redis_acl_sentinel_password': 'Summer2024!Summer'}, ['redis_acl_sentinel_password']),
     ('secret-weak-keyboard-run', 'all', {NE + 'u14': 'qwertyuiop123456'}, [NE + 'u14']),
@@ -438,6 +453,8 @@ RELATED = (
     ('internal_ca_renew_days', 'internal_ca_cert_lifetime_days'),
     ('nginx_upstream_tls_name', 'haproxy_backends', 'app_tls_enabled', 'app_tls_name'),
     ('redis_tls_enabled', 'redis_sentinel_tls_enabled', 'app_redis_tls_ca_file'),
+    ('lb_server', 'nginx_metrics_users', 'haproxy_metrics_users'),
+    ('pgbouncer_stats_password', 'pgbouncer_exporter_basic_auth_users'),
 )
 
 

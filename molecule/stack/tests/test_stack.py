@@ -19,6 +19,7 @@ import secrets
 import shlex
 import sys
 import time
+import urllib.parse
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -217,17 +218,122 @@ def _epoch(stamp):
 
 
 def assert_every_target_up(since=0.0, password=None):
-    """Every host's node-exporter, Prometheus and Alertmanager are scraped, and up (after ``since``)."""
+    """Every host's node-exporter, Prometheus, Alertmanager, each app host's and each LB's metrics are scraped, and up
+    (after ``since``)."""
     monitors = GROUPS['monitoring']
-    wanted = {('node', name) for name in HOSTS} | {(job, name) for job in ('prometheus', 'alertmanager') for name in monitors}
+    wanted = ({('node', name) for name in HOSTS} | {(job, name) for job in ('prometheus', 'alertmanager') for name in monitors}
+              | {('app', name) for name in APPS} | {(lb_kind(lb), lb) for lb in LBS}
+              | {('postgres', name) for name in GROUPS['postgres']} | {('redis', name) for name in GROUPS['redis']}
+              | {('pgbouncer', name) for name in GROUPS['pgbouncer']})
     wait_for(lambda: (lambda seen: set(seen) == wanted and set(seen.values()) == {'up'})(scrape_targets(since, password)), 90,
              'not every target is scraped and up: %s' % scrape_targets(since, password))
 
 
 def test_monitoring_scrapes_every_host_from_the_inventory_over_verified_tls():
-    """Targets derived from the inventory and the topology: node-exporter on every host, Prometheus, Alertmanager."""
+    """Targets derived from the inventory and the topology: node-exporter on every host, Prometheus, Alertmanager,
+    the app hosts' and the load balancers' metrics (nginx through prometheus-nginx-exporter, HAProxy's own)."""
     assert_every_target_up()
     assert monitoring_api(9090, '/api/v1/targets', password='wrong-password').get('status') == 401
+
+
+def metrics_listeners():
+    """(host, port, users variable, job) of every metrics listener with TLS and basic auth besides node-exporter and
+    the monitoring tier."""
+    return ([(a, 8001, 'app_metrics_users', 'app') for a in APPS]
+            + [(lb, 9113, '%s_metrics_users' % lb_kind(lb), lb_kind(lb)) for lb in LBS]
+            + [(db, 9187, 'postgres_exporter_basic_auth_users', 'postgres') for db in GROUPS['postgres']]
+            + [(db, 9127, 'pgbouncer_exporter_basic_auth_users', 'pgbouncer') for db in GROUPS['pgbouncer']])
+
+
+# What each job's listener must export (a series only that exporter has).
+METRIC_OF = {'app': 'bulwark_app_http_request_duration_seconds_bucket{', 'nginx': 'nginx_connections_accepted ',
+             'haproxy': 'haproxy_frontend_http_requests_total{', 'postgres': '\npg_up 1\n',
+             'pgbouncer': '\npgbouncer_up 1\n'}
+
+
+def prometheus_query(expr):
+    return prometheus_query_as(None, expr)
+
+
+def prometheus_query_as(password, expr):
+    reply = monitoring_api(9090, '/api/v1/query?query=' + urllib.parse.quote(expr), password)
+    assert reply.get('status') == 200, reply
+    return json.loads(reply['body'])['data']['result']
+
+
+# Runs on the monitoring host: GET url over TLS verified against the internal CA, presenting Prometheus's own
+# certificate (or none); prints the status, or the error.
+MTLS_GET = r'''
+import ssl, sys, urllib.request
+url, cert = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context(cafile="/etc/ssl/bulwark/ca.crt")
+if cert:
+    ctx.load_cert_chain(cert + "/tls.crt", cert + "/tls.key")
+try:
+    r = urllib.request.urlopen(url, context=ctx, timeout=10)
+    print(r.status, "redis_up 1" in r.read().decode())
+except Exception as exc:
+    print("error", type(exc).__name__)
+'''
+
+
+def test_pgbouncer_exporter_runs_as_its_own_user_and_reads_the_pools():
+    """The PgBouncer exporter (Debian 13: this scenario's database host) runs as its own system user, not postgres,
+    and reads PgBouncer's console as the stats user over verified TLS: the pools reach Prometheus."""
+    for name in GROUPS['pgbouncer']:
+        host = get_host(name)
+        assert host.check_output('systemctl show -p User --value prometheus-pgbouncer-exporter') == 'prometheus-pgbouncer'
+        wait_for(lambda name=name: [r['value'][1] for r in prometheus_query('pgbouncer_up{instance="%s"}' % name)] == ['1'],
+                 60, 'Prometheus has no pgbouncer_up 1 for %s' % name)
+        assert prometheus_query('pgbouncer_pools_client_waiting_connections{instance="%s"}' % name), name
+
+
+def test_redis_exporters_require_a_client_certificate_and_read_nothing_else(addresses):
+    """The Redis exporter (9121) on the internal address only, HTTPS from the internal CA, refuses a client without a
+    certificate of that CA; with Prometheus's it reports Redis up. Its Redis user runs INFO but no key command and no
+    CONFIG."""
+    monitor = get_host(CLIENT)
+    redis_vars = RUNNER.get_variables(GROUPS['redis'][0])
+    redis = RedisCluster(GROUPS['redis'], ('admin', redis_vars['redis_acl_admin_password']),
+                         ('app', redis_vars['redis_acl_app_password']), redis_vars['redis_sentinel_password'])
+    for name in GROUPS['redis']:
+        url = 'https://%s:9121/metrics' % addresses[name]
+        assert monitor.check_output('python3 -c %s %s ""' % (shlex.quote(MTLS_GET), url)).startswith('error'), name
+        assert monitor.check_output('python3 -c %s %s /etc/prometheus/tls' % (shlex.quote(MTLS_GET), url)) == '200 True', name
+        listening = get_host(name).check_output("ss -Hltn 'sport = :9121' | awk '{print $4}'").split()
+        assert listening == ['%s:9121' % addresses[name]], (name, listening)
+        host, ip, password = get_host(name), redis.ip(name), redis_vars['redis_acl_monitor_password']
+        assert 'redis_version' in redis.cli(host, ip, 'INFO', 'server', user='monitor', password=password), name
+        for command in (('GET', 'k'), ('CONFIG', 'GET', 'masterauth'), ('KEYS', '*')):
+            assert 'NOPERM' in redis.cli(host, ip, *command, user='monitor', password=password), (name, command)
+    wait_for(lambda: sorted(r['value'][1] for r in prometheus_query('redis_up')) == ['1'] * len(GROUPS['redis']), 60,
+             'Prometheus does not see every Redis up: %s' % prometheus_query('redis_up'))
+
+
+def test_app_lb_and_postgres_metrics_listen_on_the_internal_address_with_tls_and_auth(addresses):
+    """The app's (8001), the LBs' (9113) and PostgreSQL's exporter (9187) on the internal address only, HTTPS from
+    the internal CA, the scrape user's password or 401; nginx's stub status and its exporter on loopback only; the
+    exporter logs in to PostgreSQL (pg_monitor, peer) and Prometheus has what the PostgreSQL alerts read."""
+    variables = RUNNER.get_variables(CLIENT)
+    monitor = get_host(CLIENT)
+    for name, port, users, job in metrics_listeners():
+        url = 'https://%s:%d/metrics' % (addresses[name], port)
+        assert http_get(monitor, url, INTERNAL_CA).get('status') == 401, (name, port)
+        assert http_get(monitor, url, INTERNAL_CA, 'prometheus:wrong-password').get('status') == 401, (name, port)
+        reply = http_get(monitor, url, INTERNAL_CA, 'prometheus:' + variables[users]['prometheus'])
+        assert reply.get('status') == 200 and METRIC_OF[job] in reply['body'], (name, port, reply)
+        listening = get_host(name).check_output("ss -Hltn 'sport = :%d' | awk '{print $4}'" % port).split()
+        assert listening == ['%s:%d' % (addresses[name], port)], (name, listening)
+    for lb in LBS:
+        if lb_kind(lb) == 'nginx':
+            loopback = get_host(lb).check_output("ss -Hltn '( sport = :9114 or sport = :9115 )' | awk '{print $4}'")
+            assert sorted(loopback.split()) == ['127.0.0.1:9114', '127.0.0.1:9115'], loopback
+    for db in GROUPS['postgres']:
+        wait_for(lambda db=db: [r['value'][1] for r in prometheus_query('pg_up{instance="%s"}' % db)] == ['1'], 60,
+                 'Prometheus has no pg_up 1 for %s' % db)
+        ratio = prometheus_query('sum by (instance) (pg_stat_activity_count{instance="%s"}) / max by (instance) '
+                                 '(pg_settings_max_connections{instance="%s"})' % (db, db))
+        assert ratio and 0 < float(ratio[0]['value'][1]) < 1, ratio
 
 
 WEBHOOK_SINK = '/var/lib/webhook-sink/alerts.jsonl'  # on the monitoring host: one Alertmanager webhook body per line
@@ -241,9 +347,11 @@ def delivered(alertname, status, since):
             if alert['labels'].get('alertname') == alertname and alert['status'] == status}
 
 
-def test_a_stopped_redis_replica_pgbouncer_and_app_fire_at_the_webhook_and_resolve():
+def test_a_stopped_redis_replica_pgbouncer_and_app_fire_at_the_webhook_and_resolve(client, addresses):
     """ServiceDown (node-exporter's systemd collector; its `for` shortened in the stack's group_vars) reaches the
-    webhook through Alertmanager for each stopped service, and resolves once it runs again."""
+    webhook through Alertmanager for each stopped service, and resolves once it runs again. Meanwhile requests that
+    the app answers with 500 (through both LBs) make HttpErrorRatioHigh fire from the app's own metrics, and resolve
+    once they stop."""
     redis_vars = RUNNER.get_variables(GROUPS['redis'][0])
     redis = RedisCluster(GROUPS['redis'], ('admin', redis_vars['redis_acl_admin_password']),
                          ('app', redis_vars['redis_acl_app_password']), redis_vars['redis_sentinel_password'])
@@ -252,17 +360,28 @@ def test_a_stopped_redis_replica_pgbouncer_and_app_fire_at_the_webhook_and_resol
                (APPS[0], 'bulwark-app.service')}
     since = len(get_host(CLIENT).run('cat %s' % WEBHOOK_SINK).stdout.splitlines())
     assert not delivered('ServiceDown', 'firing', 0) & stopped, 'ServiceDown fired before anything was stopped'
+    assert not delivered('HttpErrorRatioHigh', 'firing', 0), 'HttpErrorRatioHigh fired before any 500'
+    # Through the Redis exporter as well: the stopped replica's Redis, and the primary's missing replica.
+    redis_alerts = (('RedisDown', (replica, None)), ('RedisReplicasDisconnected', (None, None)))
+    start_load(client, addresses, path='/status/500', workers=1, rate=5)
     try:
         for name, unit in stopped:
             get_host(name).check_output('systemctl stop %s' % unit)
-        wait_for(lambda: delivered('ServiceDown', 'firing', since) >= stopped, 120,
-                 'ServiceDown did not reach the webhook for each of %s: %s' % (
+        wait_for(lambda: delivered('ServiceDown', 'firing', since) >= stopped
+                 and delivered('HttpErrorRatioHigh', 'firing', since)
+                 and all(key in delivered(name, 'firing', since) for name, key in redis_alerts), 120,
+                 'ServiceDown (each of %s) or HttpErrorRatioHigh did not reach the webhook: %s' % (
                      sorted(stopped), monitoring_api(9090, '/api/v1/alerts').get('body')))
     finally:
+        load = stop_load(client)
         for name, unit in stopped:
             get_host(name).run('systemctl start %s' % unit)
-    wait_for(lambda: delivered('ServiceDown', 'resolved', since) >= stopped, 120,
-             'the resolutions did not reach the webhook: %s' % delivered('ServiceDown', 'resolved', since))
+    assert load['failures'] and load['ok'] == 0, load  # the app answered 500 (what the alert counted), nothing else
+    wait_for(lambda: delivered('ServiceDown', 'resolved', since) >= stopped
+             and delivered('HttpErrorRatioHigh', 'resolved', since)
+             and all(key in delivered(name, 'resolved', since) for name, key in redis_alerts), 120,
+             'the resolutions did not reach the webhook: %s %s' % (delivered('ServiceDown', 'resolved', since),
+                                                                    delivered('HttpErrorRatioHigh', 'resolved', since)))
     # The stack serves again before the next tests: every app host UP in HAProxy, the replica back in sync.
     wait_for(lambda: all(haproxy_status(app) == 'UP' for app in APPS), 60, 'app hosts not back UP in HAProxy')
     wait_for(lambda: redis.info(redis.current_primary()).get('connected_slaves') == str(len(GROUPS['redis']) - 1), 60,
@@ -624,6 +743,9 @@ def misconfigurations():
                                "'s/--web.listen-address=[^ \"]+/--web.listen-address=0.0.0.0:9090/' /etc/default/prometheus "
                                "&& systemctl restart prometheus",
                        'cp /root/prom.bak /etc/default/prometheus && systemctl restart prometheus'),
+        # An exporter started by hand on every address (as Debian's packages start theirs) on a metrics port.
+        'BW-MON-003': (db, 'systemd-run --unit bw-stray-exporter python3 -m http.server 9113 && sleep 1',
+                       'systemctl stop bw-stray-exporter'),
         'BW-MON-002': (CLIENT, 'cp /etc/prometheus/alertmanager-web.yml /root/am-web.bak && '
                                'sed -i "/^basic_auth_users:/,\\$d" /etc/prometheus/alertmanager-web.yml',
                        'cp /root/am-web.bak /etc/prometheus/alertmanager-web.yml'),
@@ -666,7 +788,8 @@ def lab_secrets(variables):
     for user in variables.get('postgresql_users', []):
         found['postgresql_users.' + user['name']] = user['password']
     for name in ('node_exporter_basic_auth_users', 'haproxy_stats_users', 'prometheus_basic_auth_users',
-                 'alertmanager_basic_auth_users'):
+                 'alertmanager_basic_auth_users', 'app_metrics_users', 'nginx_metrics_users', 'haproxy_metrics_users',
+                 'postgres_exporter_basic_auth_users', 'pgbouncer_exporter_basic_auth_users'):
         found.update(('%s.%s' % (name, user), password) for user, password in variables.get(name, {}).items())
     return found
 
@@ -762,18 +885,23 @@ def rotated_secrets():
     """A new value for every secret the collection manages (the app's copies follow in the lab inventory)."""
     new = {name: 'Rot-%s-%s' % (name[:6], secrets.token_urlsafe(18)) for name in (
         'db', 'pgb_admin', 'pgb_stats', 'r_admin', 'r_app', 'r_repl', 'r_sent_user', 'sentinel', 'scrape', 'stats',
-        'prom', 'am')}
+        'prom', 'am', 'app_m', 'nginx_m', 'haproxy_m', 'pg_m', 'r_mon', 'pgb_m')}
     return new, {
         'postgresql_users': [{'name': 'app', 'password': new['db']}],
         'pgbouncer_users': [{'name': 'app', 'password': new['db']}],
         'pgbouncer_admin_password': new['pgb_admin'], 'pgbouncer_stats_password': new['pgb_stats'],
         'redis_acl_admin_password': new['r_admin'], 'redis_acl_app_password': new['r_app'],
         'redis_acl_replication_password': new['r_repl'], 'redis_acl_sentinel_password': new['r_sent_user'],
-        'redis_sentinel_password': new['sentinel'],
+        'redis_sentinel_password': new['sentinel'], 'redis_acl_monitor_password': new['r_mon'],
         'node_exporter_basic_auth_users': {'prometheus': new['scrape']},
         'haproxy_stats_users': {'admin': new['stats']},
         'prometheus_basic_auth_users': {'prometheus': new['prom']},
         'alertmanager_basic_auth_users': {'prometheus': new['am']},
+        'app_metrics_users': {'prometheus': new['app_m']},
+        'nginx_metrics_users': {'prometheus': new['nginx_m']},
+        'haproxy_metrics_users': {'prometheus': new['haproxy_m']},
+        'postgres_exporter_basic_auth_users': {'prometheus': new['pg_m']},
+        'pgbouncer_exporter_basic_auth_users': {'prometheus': new['pgb_m']},
     }
 
 
@@ -787,7 +915,8 @@ def psql_login(host, address, database, user, password):
 
 
 def assert_rotated_outside_redis(client, addresses, old, new):
-    """PgBouncer, node-exporter, HAProxy stats and the app's copies refuse or no longer hold the old values."""
+    """PgBouncer, node-exporter, HAProxy stats, the metrics listeners and the app's copies refuse or no longer hold
+    the old values."""
     # PgBouncer (and PostgreSQL behind it, SCRAM end to end), as the app and the console users.
     db = get_host(GROUPS['pgbouncer'][0])
     pgb = addresses[GROUPS['pgbouncer'][0]]
@@ -811,7 +940,16 @@ def assert_rotated_outside_redis(client, addresses, old, new):
         path = '/api/v1/status/config' if port == 9090 else '/api/v2/status'
         assert monitoring_api(port, path, password=old[key]).get('status') == 401, port
         assert monitoring_api(port, path, password=new[key]).get('status') == 200, port
+    # The app's, the LBs' and PostgreSQL's exporter's metrics listeners take the new passwords only.
+    keys = {'app': 'app_m', 'nginx': 'nginx_m', 'haproxy': 'haproxy_m', 'postgres': 'pg_m', 'pgbouncer': 'pgb_m'}
+    for name, port, key in [(name, port, keys[job]) for name, port, _, job in metrics_listeners()]:
+        url = 'https://%s:%d/metrics' % (addresses[name], port)
+        assert http_get(client, url, INTERNAL_CA, 'prometheus:' + old[key]).get('status') == 401, name
+        assert http_get(client, url, INTERNAL_CA, 'prometheus:' + new[key], limit=100).get('status') == 200, name
     assert_every_target_up(since=time.time(), password=new['prom'])
+    # The Redis exporters log in with the new monitor password.
+    wait_for(lambda: sorted(r['value'][1] for r in prometheus_query_as(new['prom'], 'redis_up')) == ['1'] * len(GROUPS['redis']),
+             60, 'not every Redis exporter logs in after the rotation')
     # The app hosts hold the new copies only.
     for app in APPS:
         env = get_host(app).file('/etc/bulwark-app/app.env').content_string
@@ -834,7 +972,12 @@ def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, r
            'r_sent_user': old_vars['redis_acl_sentinel_password'], 'sentinel': old_vars['redis_sentinel_password'],
            'scrape': old_vars['node_exporter_basic_auth_users']['prometheus'], 'stats': lb_vars['haproxy_stats_users']['admin'],
            'prom': old_vars['prometheus_basic_auth_users']['prometheus'],
-           'am': old_vars['alertmanager_basic_auth_users']['prometheus']}
+           'am': old_vars['alertmanager_basic_auth_users']['prometheus'],
+           'app_m': old_vars['app_metrics_users']['prometheus'], 'nginx_m': old_vars['nginx_metrics_users']['prometheus'],
+           'haproxy_m': old_vars['haproxy_metrics_users']['prometheus'],
+           'pg_m': old_vars['postgres_exporter_basic_auth_users']['prometheus'],
+           'r_mon': old_vars['redis_acl_monitor_password'],
+           'pgb_m': old_vars['pgbouncer_exporter_basic_auth_users']['prometheus']}
     new, values = rotated_secrets()
     values['redis_acl_admin_password_previous'] = old['r_admin']  # Redis keeps only its hash: needed to log in once
     rotated = tmp_path / 'rotated.yml'
@@ -878,7 +1021,8 @@ def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, r
     # Old Redis and Sentinel passwords refused, new ones accepted, on every host; no old value left in a file.
     for name in GROUPS['redis']:
         host, ip = get_host(name), redis.ip(name)
-        for user, key in (('admin', 'r_admin'), ('app', 'r_app'), ('replica', 'r_repl'), ('sentinel', 'r_sent_user')):
+        for user, key in (('admin', 'r_admin'), ('app', 'r_app'), ('replica', 'r_repl'), ('sentinel', 'r_sent_user'),
+                          ('monitor', 'r_mon')):
             assert 'WRONGPASS' in redis.cli(host, ip, 'PING', user=user, password=old[key]), (name, user)
             assert redis.cli(host, ip, 'PING', user=user, password=new[key]) == 'PONG', (name, user)
         assert 'WRONGPASS' in redis.cli(host, ip, 'PING', password=old['sentinel'], port=26379), name

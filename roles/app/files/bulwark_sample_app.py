@@ -15,16 +15,26 @@ Endpoints
                                   each certificate verified against that CA and for the address connected to
                      A check whose variable is not set reports "not configured" and does not make the app unhealthy.
   GET /slow?ms=N     answers after N milliseconds (at most 60000); used to test graceful stops
+  GET /status/N      answers with HTTP status N (200-599); used to rehearse error-rate alerts
+
+Metrics (Prometheus text format) on a second listener, APP_METRICS_PORT (same address, same TLS certificate), path
+/metrics, basic auth against APP_METRICS_USERS: a JSON object of user name -> SCRAM-SHA-256 verifier (RFC 7677, what
+PostgreSQL stores; the password itself is never on the host). Unset = no metrics listener.
+  bulwark_app_http_requests_total{code,path}                  requests answered, by status code and route
+  bulwark_app_http_request_duration_seconds_bucket{path,le}   time to answer, as a histogram (p95 in Prometheus)
 
 Configuration (environment): APP_LISTEN_ADDRESS, APP_PORT, APP_TLS_CERT + APP_TLS_KEY (serve HTTPS; the certificate is
 re-read when its file changes), DATABASE_URL, REDIS_SENTINELS ("host:port,host:port"),
 REDIS_MASTER_NAME, REDIS_USERNAME + REDIS_PASSWORD (Redis ACL user), REDIS_SENTINEL_PASSWORD, REDIS_TLS_CA_FILE,
-APP_CHECK_TIMEOUT (seconds, default 2). The version comes from the VERSION file of the release directory this file
+APP_METRICS_PORT + APP_METRICS_USERS, APP_CHECK_TIMEOUT (seconds, default 2). The version comes from the VERSION file of the release directory this file
 lives in; a file NEVER_READY next to it keeps /health/ready at 503 (rehearsing a broken release).
 
 On SIGTERM the server stops accepting connections, finishes the requests in flight, and exits 0.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -190,11 +200,123 @@ def health():
     return healthy, checks
 
 
+ROUTES = ('/', '/version', '/health/live', '/health/ready', '/health', '/slow', '/status')
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """Request counts by status and route, and a latency histogram by route; routes outside ROUTES count as 'other'
+    so a scan of random paths cannot grow the series without bound."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}   # (code, path) -> requests
+        self._buckets = {}  # path -> [count per bucket]
+        self._sums = {}     # path -> [seconds, requests]
+
+    @staticmethod
+    def route(path):
+        if path.startswith('/status/'):
+            return '/status'
+        return path if path in ROUTES else 'other'
+
+    def observe(self, path, code, seconds):
+        route = self.route(path)
+        with self._lock:
+            self._counts[(str(code), route)] = self._counts.get((str(code), route), 0) + 1
+            buckets = self._buckets.setdefault(route, [0] * len(BUCKETS))
+            for index, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    buckets[index] += 1
+            total = self._sums.setdefault(route, [0.0, 0])
+            total[0] += seconds
+            total[1] += 1
+
+    def render(self):
+        out = ['# HELP bulwark_app_http_requests_total Requests answered, by status code and route.',
+               '# TYPE bulwark_app_http_requests_total counter']
+        with self._lock:
+            for (code, route), count in sorted(self._counts.items()):
+                out.append('bulwark_app_http_requests_total{code="%s",path="%s"} %d' % (code, route, count))
+            out += ['# HELP bulwark_app_http_request_duration_seconds Time to answer a request, by route.',
+                    '# TYPE bulwark_app_http_request_duration_seconds histogram']
+            for route in sorted(self._buckets):
+                for bound, count in zip(BUCKETS, self._buckets[route]):
+                    out.append('bulwark_app_http_request_duration_seconds_bucket{path="%s",le="%s"} %d'
+                               % (route, repr(bound), count))
+                seconds, requests = self._sums[route]
+                out.append('bulwark_app_http_request_duration_seconds_bucket{path="%s",le="+Inf"} %d' % (route, requests))
+                out.append('bulwark_app_http_request_duration_seconds_sum{path="%s"} %r' % (route, seconds))
+                out.append('bulwark_app_http_request_duration_seconds_count{path="%s"} %d' % (route, requests))
+        return '\n'.join(out) + '\n'
+
+
+METRICS = Metrics()
+
+
+def scram_matches(verifier, password):
+    """Whether password matches a SCRAM-SHA-256 verifier (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>,
+    base64), by recomputing StoredKey = H(HMAC(PBKDF2(password, salt, iterations), 'Client Key'))."""
+    try:
+        method, params, keys = verifier.split('$')
+        iterations, salt = params.split(':')
+        stored = keys.split(':')[0]
+        if method != 'SCRAM-SHA-256':
+            return False
+        salted = hashlib.pbkdf2_hmac('sha256', password.encode(), base64.b64decode(salt), int(iterations))
+        client_key = hmac.new(salted, b'Client Key', hashlib.sha256).digest()
+        return hmac.compare_digest(hashlib.sha256(client_key).digest(), base64.b64decode(stored))
+    except (ValueError, TypeError):
+        return False
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    """GET /metrics with basic auth; every other path is 404."""
+    server_version = 'bulwark-sample-app'
+    sys_version = ''
+    users = {}  # user name -> SCRAM-SHA-256 verifier (APP_METRICS_USERS)
+    _good = set()  # Authorization headers already verified (a scrape every few seconds need not rerun PBKDF2)
+
+    def _authorized(self):
+        header = self.headers.get('Authorization', '')
+        if header in self._good:
+            return True
+        if not header.startswith('Basic '):
+            return False
+        try:
+            user, _sep, password = base64.b64decode(header[6:], validate=True).decode().partition(':')
+        except (ValueError, UnicodeDecodeError):
+            return False
+        if user in self.users and scram_matches(self.users[user], password):
+            if len(self._good) < 16:
+                self._good.add(header)
+            return True
+        return False
+
+    def do_GET(self):  # noqa: N802
+        if not self._authorized():
+            body, status, extra = b'unauthorized\n', 401, [('WWW-Authenticate', 'Basic realm="metrics"')]
+        elif urllib.parse.urlsplit(self.path).path != '/metrics':
+            body, status, extra = b'not found\n', 404, []
+        else:
+            body, status, extra = METRICS.render().encode(), 200, []
+        self.send_response(status)
+        for name, value in extra + [('Content-Type', 'text/plain; version=0.0.4; charset=utf-8'),
+                                    ('Content-Length', str(len(body))), ('Connection', 'close')]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = 'bulwark-sample-app'
     sys_version = ''
 
     def _send(self, status, body, content_type='text/plain; charset=utf-8'):
+        METRICS.observe(urllib.parse.urlsplit(self.path).path, status, time.monotonic() - self.started)
         data = body.encode()
         self.send_response(status)
         self.send_header('Content-Type', content_type)
@@ -210,6 +332,7 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):  # noqa: N802
+        self.started = time.monotonic()  # pylint: disable=attribute-defined-outside-init
         url = urllib.parse.urlsplit(self.path)
         if url.path == '/':
             self._send(200, 'bulwark-sample-app %s on %s\n' % (VERSION, HOSTNAME))
@@ -234,6 +357,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             time.sleep(max(millis, 0) / 1000.0)
             self._send(200, 'slept %d ms\n' % millis)
+        elif url.path.startswith('/status/') and url.path[8:].isdigit() and 200 <= int(url.path[8:]) <= 599:
+            self._send(int(url.path[8:]), 'status %s\n' % url.path[8:])
         else:
             self._send(404, 'not found\n')
 
@@ -296,6 +421,13 @@ def main():
         sys.stderr.write('signal %d: finishing in-flight requests, then exiting\n' % signum)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    metrics = None
+    if os.environ.get('APP_METRICS_PORT'):
+        MetricsHandler.users = json.loads(os.environ.get('APP_METRICS_USERS') or '{}')
+        metrics = Server((address, int(os.environ['APP_METRICS_PORT'])), MetricsHandler)
+        metrics.tls = server.tls
+        threading.Thread(target=metrics.serve_forever, kwargs={'poll_interval': 0.5}, daemon=True).start()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     STATE['ready'] = True
@@ -303,6 +435,9 @@ def main():
                      % (VERSION, address, port, 'TLS' if server.tls else 'plain HTTP'))
     server.serve_forever(poll_interval=0.2)
     server.server_close()
+    if metrics is not None:
+        metrics.shutdown()
+        metrics.server_close()
     sys.stderr.write('stopped cleanly\n')
     return 0
 

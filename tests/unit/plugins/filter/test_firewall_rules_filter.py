@@ -58,17 +58,21 @@ def test_filter_works_with_plain_dicts_and_role_defaults():
         (22, 'any', 'bulwark: ssh from any'),
         (6432, '172.30.90.21', 'bulwark: pgbouncer from app'),
         (9100, '172.30.90.50', 'bulwark: node_exporter from monitoring'),
+        (9127, '172.30.90.50', 'bulwark: pgbouncer_exporter from monitoring'),
+        (9187, '172.30.90.50', 'bulwark: postgres_exporter from monitoring'),
     ]
 
 
 def test_filter_passes_overrides_and_options():
     overrides = {'pgbouncer': {'port': 6433}, 'node_exporter': None}
     result = _filter()('db1', GROUPS, _hostvars(), overrides, network='172.30.90.0/24',
-                       extra_rules=[{'port': 9187, 'from': 'group:monitoring'}], admin_networks=['10.8.0.0/24'], ssh_port=2222)
+                       extra_rules=[{'port': 9199, 'from': 'group:monitoring'}], admin_networks=['10.8.0.0/24'], ssh_port=2222)
     assert [(r['port'], r['from'], r['limit'], r['comment']) for r in result] == [
         (2222, '10.8.0.0/24', True, 'bulwark: ssh from 10.8.0.0/24'),
         (6433, '172.30.90.21', False, 'bulwark: pgbouncer from app'),
-        (9187, '172.30.90.50', False, 'bulwark: extra from monitoring'),
+        (9127, '172.30.90.50', False, 'bulwark: pgbouncer_exporter from monitoring'),
+        (9187, '172.30.90.50', False, 'bulwark: postgres_exporter from monitoring'),
+        (9199, '172.30.90.50', False, 'bulwark: extra from monitoring'),
     ]
 
 

@@ -97,6 +97,8 @@ CASES = [
     ('BW-NEX-002', dict(files={'/etc/prometheus/node-exporter/web.yml': 'tls_server_config:\n  cert_file: x\n'})),
     ('BW-MON-001', dict(listeners=[('10.0.0.5', 9100, ''), ('0.0.0.0', 9090, '')])),
     ('BW-MON-001', dict(listeners=[('10.0.0.5', 9100, ''), ('203.0.113.7', 9093, '')])),
+    ('BW-MON-003', dict(listeners=[('10.0.0.5', 9100, ''), ('::', 9113, '')])),
+    ('BW-MON-003', dict(listeners=[('10.0.0.5', 9100, ''), ('172.17.0.9', 8001, '')])),
     ('BW-MON-002', dict(files={'/etc/default/prometheus': 'ARGS="--web.listen-address=10.0.0.5:9090"\n'},
                         users={'prometheus-node-exporter': 'prometheus', 'prometheus': 'prometheus'})),
     ('BW-MON-002', dict(files={'/etc/default/prometheus-alertmanager': AM_ARGS, '/etc/prometheus/alertmanager-web.yml': TLS_ONLY},

@@ -95,10 +95,12 @@ EXPECTED = {
         allow(80, 'any', 'http', 'any'),
         allow(443, 'any', 'https', 'any'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
+        allow(9113, MON1, 'lb_metrics', 'monitoring'),
     ],
     'app1': [
         ssh(),
         allow(8000, LB1, 'app', 'lb'),
+        allow(8001, MON1, 'app_metrics', 'monitoring'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
     ],
     'db1': [
@@ -108,6 +110,8 @@ EXPECTED = {
         allow(6432, APP2, 'pgbouncer', 'app'),
         allow(6432, APP3, 'pgbouncer', 'app'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
+        allow(9127, MON1, 'pgbouncer_exporter', 'monitoring'),
+        allow(9187, MON1, 'postgres_exporter', 'monitoring'),
     ],
     'redis2': [
         ssh(),
@@ -117,6 +121,7 @@ EXPECTED = {
         allow(6379, REDIS1, 'redis', 'redis'),
         allow(6379, REDIS3, 'redis', 'redis'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
+        allow(9121, MON1, 'redis_exporter', 'monitoring'),
         allow(26379, APP1, 'redis_sentinel', 'app'),
         allow(26379, APP2, 'redis_sentinel', 'app'),
         allow(26379, APP3, 'redis_sentinel', 'app'),
@@ -261,14 +266,16 @@ def test_network_picks_the_internal_address_of_each_peer():
         hostvars[host]['ansible_all_ipv4_addresses'] = [hostvars[host]['ansible_default_ipv4']['address'],
                                                         address.replace('172.30.90.', '10.10.0.')]
     rules = rules_for('db1', groups, hostvars, network='10.10.0.0/24')
-    assert [r['from'] for r in rules] == ['any', '10.10.0.21', '10.10.0.22', '10.10.0.23', '10.10.0.50']
+    assert [r['from'] for r in rules] == ['any', '10.10.0.21', '10.10.0.22', '10.10.0.23', '10.10.0.50', '10.10.0.50', '10.10.0.50']
 
 
 def test_bulwark_internal_address_overrides_the_facts():
     groups, hostvars = inventory()
     hostvars['mon1']['bulwark_internal_address'] = '10.99.0.5'
     hostvars['lb1']['bulwark_internal_address'] = '10.99.0.1'
-    assert rules_for('app1', groups, hostvars) == [ssh(), allow(8000, '10.99.0.1', 'app', 'lb'), allow(9100, '10.99.0.5', 'node_exporter', 'monitoring')]
+    assert rules_for('app1', groups, hostvars) == [ssh(), allow(8000, '10.99.0.1', 'app', 'lb'),
+                                                   allow(8001, '10.99.0.5', 'app_metrics', 'monitoring'),
+                                                   allow(9100, '10.99.0.5', 'node_exporter', 'monitoring')]
 
 
 def test_only_peer_hostvars_are_read():
@@ -312,7 +319,7 @@ def test_ssh_port_is_used_and_ssh_wins_over_an_equal_extra_rule():
 def test_extra_rules():
     extra_rules = [
         {'port': 60001, 'proto': 'udp', 'from': '10.8.0.0/24', 'comment': 'mosh'},
-        {'port': 9187, 'from': 'group:monitoring'},
+        {'port': 9199, 'from': 'group:monitoring'},
         {'port': 8443, 'from': 'any', 'comment': 'admin ui'},
         {'port': 6432, 'from': 'group:app', 'comment': 'duplicate of pgbouncer'},
         {'port': '5432', 'from': '198.51.100.4/32'},
@@ -326,7 +333,9 @@ def test_extra_rules():
         allow(6432, APP3, 'pgbouncer', 'app'),
         extra(8443, 'any', 'admin ui', 'any'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
-        extra(9187, MON1, 'extra', 'monitoring'),
+        allow(9127, MON1, 'pgbouncer_exporter', 'monitoring'),
+        allow(9187, MON1, 'postgres_exporter', 'monitoring'),
+        extra(9199, MON1, 'extra', 'monitoring'),
         extra(60001, '10.8.0.0/24', 'mosh', '10.8.0.0/24', proto='udp'),
     ]
 
@@ -341,16 +350,16 @@ def test_extra_group_rule_skips_the_host_itself():
 
 def test_override_changes_a_port():
     rules = rules_for('redis2', overrides={'redis': {'port': 6380}})
-    assert {r['port'] for r in rules} == {22, 6380, 9100, 26379}
+    assert {r['port'] for r in rules} == {22, 6380, 9100, 9121, 26379}
     assert [r for r in rules if r['port'] == 6380] == [dict(r, port=6380) for r in EXPECTED['redis2'] if r['port'] == 6379]
 
 
 def test_override_adds_a_service():
     overrides = {
-        'postgres_exporter': {'group': 'postgres', 'port': 9187, 'allow_from': ['monitoring']},
+        'custom_exporter': {'group': 'postgres', 'port': 9199, 'allow_from': ['monitoring']},
         'syslog': {'group': 'monitoring', 'port': 514, 'proto': 'udp', 'allow_from': ['all']},
     }
-    assert rules_for('db1', overrides=overrides) == EXPECTED['db1'] + [allow(9187, MON1, 'postgres_exporter', 'monitoring')]
+    assert rules_for('db1', overrides=overrides) == EXPECTED['db1'] + [allow(9199, MON1, 'custom_exporter', 'monitoring')]
     assert rules_for('mon1', overrides=overrides) == [ssh()] + [
         allow(514, LAB_ADDRESSES[h], 'syslog', 'all', proto='udp') for h in ('lb1', 'app1', 'app2', 'app3', 'db1', 'redis1', 'redis2', 'redis3')
     ]
@@ -358,12 +367,13 @@ def test_override_adds_a_service():
 
 def test_override_removes_a_service():
     rules = rules_for('redis2', overrides={'redis_sentinel': None, 'node_exporter': None})
-    assert rules == [r for r in EXPECTED['redis2'] if r['port'] in (22, 6379)]
+    assert rules == [r for r in EXPECTED['redis2'] if r['port'] in (22, 6379, 9121)]
 
 
 def test_override_changes_allow_from():
     rules = rules_for('app1', overrides={'app': {'allow_from': ['any']}})
-    assert rules == [ssh(), allow(8000, 'any', 'app', 'any'), allow(9100, MON1, 'node_exporter', 'monitoring')]
+    assert rules == [ssh(), allow(8000, 'any', 'app', 'any'), allow(8001, MON1, 'app_metrics', 'monitoring'),
+                     allow(9100, MON1, 'node_exporter', 'monitoring')]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -422,7 +432,7 @@ def test_missing_monitoring_group_fails_every_host():
     groups = {k: v for k, v in LAB_GROUPS.items() if k != 'monitoring'}
     groups, hostvars = inventory(groups)
     for host in groups['all']:
-        with pytest.raises(FirewallError, match=r"^bulwark_services\.node_exporter\.allow_from\[0\] names group 'monitoring'"):
+        with pytest.raises(FirewallError, match=r"^bulwark_services\.[a-z_]+\.allow_from\[0\] names group 'monitoring'"):
             rules_for(host, groups, hostvars)
 
 
@@ -445,7 +455,7 @@ def test_a_peer_outside_the_network_is_named():
 def test_an_unknown_peer_is_named():
     groups, hostvars = inventory()
     del hostvars['mon1']
-    with pytest.raises(FirewallError, match=r'^bulwark_services\.node_exporter\.allow_from\[0\]: host mon1 has no hostvars'):
+    with pytest.raises(FirewallError, match=r'^bulwark_services\.lb_metrics\.allow_from\[0\]: host mon1 has no hostvars'):
         rules_for('lb1', groups, hostvars)
 
 
@@ -486,8 +496,9 @@ def test_reachability_matrix_on_the_lab():
         assert ('app1', host, 9100) not in matrix
         assert (host, host, 9100) not in matrix
         assert (host, 'lb1', 80) in matrix or host == 'lb1'
-    # 8 node_exporter targets, 8 sources each for http and https, 3 app, 3 pgbouncer, 2 x (3 app + 2 redis) x 3 redis
-    assert len(matrix) == 8 + 8 + 8 + 3 + 3 + 2 * 5 * 3
+    # 8 node_exporter targets, 8 sources each for http and https, 3 app, 3 pgbouncer, 2 x (3 app + 2 redis) x 3 redis,
+    # the metrics of 1 load balancer, 3 app hosts, the database host's 2 exporters and 3 Redis hosts
+    assert len(matrix) == 8 + 8 + 8 + 3 + 3 + 2 * 5 * 3 + 1 + 3 + 2 + 3
 
 
 def test_reachability_matrix_matches_the_rules_of_every_host():
