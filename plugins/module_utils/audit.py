@@ -32,7 +32,7 @@ SECRET_FILES = (
     '/etc/prometheus/alertmanager-web.yml', '/etc/prometheus/alertmanager.yml', '/etc/prometheus/scrape-secrets/*',
     '/etc/prometheus/postgres-exporter/tls.key', '/etc/prometheus/postgres-exporter/web.yml',
     '/etc/prometheus/redis-exporter/tls.key', '/etc/default/prometheus-redis-exporter', '/etc/nginx/bulwark/metrics.htpasswd',
-    '/etc/prometheus/pgbouncer-exporter/tls.key', '/etc/prometheus/pgbouncer-exporter/web.yml',
+    '/etc/pgbouncer-exporter/tls.key', '/etc/pgbouncer-exporter/web.yml',
     '/etc/default/prometheus-pgbouncer-exporter',
     '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
