@@ -34,6 +34,7 @@ SECRET_FILES = (
     '/etc/prometheus/redis-exporter/tls.key', '/etc/default/prometheus-redis-exporter', '/etc/nginx/bulwark/metrics.htpasswd',
     '/etc/pgbouncer-exporter/tls.key', '/etc/pgbouncer-exporter/web.yml',
     '/etc/default/prometheus-pgbouncer-exporter',
+    '/etc/pgbackrest.conf', '/etc/pgbackrest-tls/tls.key',
     '/etc/pgbouncer/userlist.txt', '/etc/pgbouncer/pgbouncer.ini',
     '/etc/redis/*.conf', '/etc/redis/*.acl', '/etc/redis/**/*.conf',
     '/etc/ssl/private/*', '/etc/nginx/tls/*.key', '/etc/nginx/ssl/*.key', '/etc/haproxy/*.pem', '/etc/haproxy/**/*.pem',
@@ -49,7 +50,7 @@ PUBLIC_SUFFIXES = ('.pem', '.crt')
 NON_ROOT_UNITS = ('prometheus-node-exporter', 'prometheus', 'prometheus-alertmanager', 'prometheus-postgres-exporter',
                   'prometheus-redis-exporter', 'prometheus-nginx-exporter', 'prometheus-pgbouncer-exporter',
                   'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
-                  'bulwark-app', 'app')
+                  'bulwark-app', 'app', 'pgbackrest')
 # service -> (a path that shows it is installed, log paths its logrotate rule must cover)
 LOGGED_SERVICES = {
     'nginx': ('/usr/sbin/nginx', ['/var/log/nginx']),

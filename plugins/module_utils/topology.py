@@ -36,6 +36,10 @@ DEFAULT_SERVICES = {
     'postgres_exporter': {'group': 'postgres', 'port': 9187, 'proto': 'tcp', 'allow_from': ['monitoring']},
     'redis_exporter': {'group': 'redis', 'port': 9121, 'proto': 'tcp', 'allow_from': ['monitoring']},
     'pgbouncer_exporter': {'group': 'pgbouncer', 'port': 9127, 'proto': 'tcp', 'allow_from': ['monitoring']},
+    # pgBackRest's TLS server: on the repository host for the database hosts (archive-push, restore), and on the
+    # database hosts for the repository host (backups read the data directory through it).
+    'pgbackrest': {'group': 'backup', 'port': 8432, 'proto': 'tcp', 'allow_from': ['postgres']},
+    'pgbackrest_pg': {'group': 'postgres', 'port': 8432, 'proto': 'tcp', 'allow_from': ['backup']},
 }
 
 SERVICE_KEYS = ('group', 'port', 'proto', 'allow_from')

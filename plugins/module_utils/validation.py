@@ -155,6 +155,13 @@ RANGE_RULES = {
     'app_cpu_quota': 'cpu_quota',
     'app_tasks_max': ('int', 16, 1000000),
     'app_tmp_size': 'systemd_size',
+    # pgbackrest: expiry keeps at least one full backup; the restore test and archiving bound what can be lost
+    'pgbackrest_retention_full': ('int', 1, 9999),
+    'pgbackrest_retention_diff': ('int', 1, 9999),
+    'pgbackrest_process_max': ('int', 1, 64),
+    'postgresql_archive_timeout': ('int', 1, 3600),
+    'prometheus_alert_restore_test_age_hours': ('int', 1, 8760),
+    'prometheus_alert_wal_archive_pending_seconds': ('int', 60, 86400),
 }
 
 # suffix -> kind, for variables of any role not listed above. First match wins.
@@ -172,7 +179,7 @@ ROLE_GROUPS = {
     'postgresql': 'postgres', 'pgbouncer': 'pgbouncer', 'redis': 'redis', 'redis_sentinel': 'redis',
     'nginx': 'lb', 'haproxy': 'lb', 'lb_certificate': 'lb', 'app': 'app', 'internal_ca': 'all',
     'prometheus': 'monitoring', 'alertmanager': 'monitoring', 'postgres_exporter': 'postgres',
-    'redis_exporter': 'redis', 'pgbouncer_exporter': 'pgbouncer',
+    'redis_exporter': 'redis', 'pgbouncer_exporter': 'pgbouncer', 'pgbackrest': 'backup',
 }
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
@@ -193,7 +200,7 @@ SHARED_CREDENTIALS = (
     ('pgbouncer_stats_password', 'pgbouncer_exporter_stats_password'),
 )
 # a leaf (variable or key inside one) whose name matches this is a secret
-SECRET_NAME = re.compile(r'(^|_)(password|passwd|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?(\Z|_)',
+SECRET_NAME = re.compile(r'(^|_)(password|passwd|pass|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?(\Z|_)',
                          re.IGNORECASE)
 # ... except these (hashing parameters, file paths, switches)
 NOT_SECRET_NAME = re.compile(r'(_path|_file|_dir|_rounds|_encryption|_min_length|_enabled|_auth_type|_length)\Z', re.IGNORECASE)
@@ -219,7 +226,7 @@ ROLE_MARKERS = {
     'redis_sentinel': 'redis_sentinel_min_production_sentinels',
     'prometheus': 'prometheus_retention_time', 'alertmanager': 'alertmanager_retention',
     'postgres_exporter': 'postgres_exporter_bcrypt_rounds', 'redis_exporter': 'redis_exporter_extra_args',
-    'pgbouncer_exporter': 'pgbouncer_exporter_bcrypt_rounds',
+    'pgbouncer_exporter': 'pgbouncer_exporter_bcrypt_rounds', 'pgbackrest': 'pgbackrest_retention_diff',
 }
 
 # secrets a role cannot run without: role -> ((variable, the variable its default copies or None), ...). A variable
@@ -229,6 +236,7 @@ REQUIRED_SECRETS = {
               ('redis_acl_replication_password', None), ('redis_acl_sentinel_password', None),
               ('redis_discovery_password', 'redis_sentinel_password')),
     'redis_sentinel': (('redis_sentinel_password', None), ('redis_sentinel_auth_password', 'redis_acl_sentinel_password')),
+    'pgbackrest': (('pgbackrest_cipher_pass', None),),
 }
 # secrets with a stricter minimum length than SECRET_MIN_LENGTH: a number, or (the variable that holds it, its default)
 SECRET_MIN_LENGTHS = {
@@ -436,6 +444,20 @@ CONFIG_TEXT = {
     'redis_sentinel_auth_password': ('token', 'sentinel auth-pass in sentinel.conf'),
     'redis_sentinel_auth_user': ('name', 'sentinel.conf'),
     'redis_sentinel_group': ('name', 'the inventory group'),
+    # pgbackrest: pgbackrest.conf, the backup and restore-test units and their settings
+    'pgbackrest_stanza': ('name', 'pgbackrest.conf and the backup units'),
+    'pgbackrest_primary': ('name', 'pgbackrest.conf (pg1-host)'),
+    'pgbackrest_repository_host': ('name', 'pgbackrest.conf (repo1-host)'),
+    'pgbackrest_repo_path': ('path', 'pgbackrest.conf'),
+    'pgbackrest_cipher_pass': ('line', 'pgbackrest.conf (repo1-cipher-pass)'),
+    'pgbackrest_full_on_calendar': ('line', 'bulwark-pgbackrest-full.timer'),
+    'pgbackrest_diff_on_calendar': ('line', 'bulwark-pgbackrest-diff.timer'),
+    'pgbackrest_restore_test_on_calendar': ('line', 'bulwark-pgbackrest-restore-test.timer'),
+    'pgbackrest_restore_test_query': ('dquoted', '/etc/default/bulwark-pgbackrest'),
+    'pgbackrest_restore_test_dir': ('path', '/etc/default/bulwark-pgbackrest'),
+    'pgbackrest_textfile_dir': ('path', 'the backup units'),
+    'postgresql_archive_command': ('squoted', 'conf.d/bulwark.conf'),
+    'prometheus_alert_wal_archive_for': ('promduration', 'the alert rules'),
     # collection-wide
     'lb_server': ('name', 'the load balancer choice'),
 }
@@ -2081,6 +2103,28 @@ def check_postgresql(inv):
     return out
 
 
+def check_pgbackrest(inv):
+    """The repository is a host of group backup that is not a database host, and the primary is a database host."""
+    out = []
+    postgres = inv.members('postgres')
+    for host in _hosts_running(inv, 'pgbackrest'):
+        v = host.variables
+        repository, primary = v.get('pgbackrest_repository_host'), v.get('pgbackrest_primary')
+        if 'pgbackrest_repository_host' not in host.raw and repository not in inv.members('backup'):
+            out.append(Problem('pgbackrest_repository_host', host.where('pgbackrest_repository_host'), show(repository),
+                               'not a host of group backup (%s)' % (', '.join(inv.members('backup')) or 'empty'),
+                               'set it to the inventory hostname of the repository host, in group backup'))
+        elif repository in postgres:
+            out.append(Problem('pgbackrest_repository_host', host.where('pgbackrest_repository_host'), show(repository),
+                               'is also a database host (group postgres): losing it would lose the backups too',
+                               'put the repository on another host (the lab uses mon1)'))
+        if 'pgbackrest_primary' not in host.raw and postgres and primary not in postgres:
+            out.append(Problem('pgbackrest_primary', host.where('pgbackrest_primary'), show(primary),
+                               'not a host of group postgres (%s)' % ', '.join(postgres),
+                               'set it to the inventory hostname of the PostgreSQL primary'))
+    return out
+
+
 def _in_group(inv, host, group_var, default_group, primary_var, role):
     """The host is in its group variable's group, and the initial primary is one of that group's hosts."""
     out = []
@@ -2266,6 +2310,7 @@ CROSS_CHECKS = [
     check_logrotate_rules,
     check_pgbouncer,
     check_postgresql,
+    check_pgbackrest,
     check_redis,
     check_redis_sentinel,
     check_controller_hashing,

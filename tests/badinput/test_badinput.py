@@ -36,7 +36,7 @@ PLAYBOOK = ROOT / 'playbooks' / 'validate.yml'
 VAULT_PASSWORD = 'badinput-suite-vault-password'
 
 HOSTS = {'lb': ['lb1'], 'app': ['app1', 'app2'], 'postgres': ['db1'], 'pgbouncer': ['db1'],
-         'redis': ['redis1', 'redis2', 'redis3'], 'monitoring': ['mon1']}
+         'redis': ['redis1', 'redis2', 'redis3'], 'monitoring': ['mon1'], 'backup': ['mon1']}
 SECRETS = {  # random-looking, distinct: the secrets the roles need (group all, as in the lab)
     'redis_acl_admin_password': 'Ad9#mQ2-vL7!xRt4-Zp8',
     'redis_acl_app_password': 'Ap3$kW8-nF2!qYh6-Jc5',
@@ -45,6 +45,7 @@ SECRETS = {  # random-looking, distinct: the secrets the roles need (group all, 
     'redis_sentinel_password': 'Sq2*yD5-gN8!rTk1-Ha6',
     'redis_acl_monitor_password': 'Mn8^fR3-bK6!tZq2-Vd9',
     'internal_ca_passphrase': 'Ca5!pH7-rQ2#zN8-Wt4',
+    'pgbackrest_cipher_pass': 'Bk3@wS9-repo!Lh5-Nq2',
 }
 GOOD = dict({  # a valid lab inventory: validates clean
     'bulwark_environment': 'lab',
@@ -187,7 +188,8 @@ ROWS = [
     ('redis-maxmemory-over-ram', 'host:redis1', {'ansible_memtotal_mb': 1024, 'redis_maxmemory': '4gb'}, ['redis_maxmemory']),
     # topology
     ('group-empty', 'groups', {'app': []}, ['groups.app']),
-    ('group-missing', 'groups', {'postgres': None}, ['groups.postgres', 'bulwark_services.postgresql.allow_from[1]']),
+    ('group-missing', 'groups', {'postgres': None}, ['groups.postgres', 'bulwark_services.postgresql.allow_from[1]',
+                                                     'bulwark_services.pgbackrest.allow_from[0]']),
     ('port-bound-twice-override', 'all', {'bulwark_services': {'redis_sentinel': {'port': 6379}}}, ['bulwark_services.redis_sentinel.port']),
     ('port-bound-twice-role-var', 'app', {'node_exporter_port': 8000}, ['node_exporter_port']),
     ('topology-bad-port', 'all', {'bulwark_services': {'app': {'port': 'x'}}}, ['bulwark_services']),
@@ -404,6 +406,24 @@ ROWS = [
     ('inject-latency-alert-for', 'monitoring',
      {'prometheus_alert_http_latency_p95': [{'seconds': 1, 'for': '5m\n      - alert: Silenced', 'severity': 'warning'}]},
      ['prometheus_alert_http_latency_p95[0].for']),
+    # ---- backups (bulwark.stack.pgbackrest) ----
+    ('backup-retention-full-zero', 'backup', {'pgbackrest_retention_full': 0}, ['pgbackrest_retention_full']),
+    ('backup-retention-diff-zero', 'backup', {'pgbackrest_retention_diff': 0}, ['pgbackrest_retention_diff']),
+    ('backup-cipher-pass-missing-production', 'production', {'pgbackrest_cipher_pass': ''}, ['pgbackrest_cipher_pass']),
+    ('secret-weak-cipher-pass', 'backup', {'pgbackrest_cipher_pass': 'Summer2024!Summer'}, ['pgbackrest_cipher_pass']),
+    ('backup-group-missing', 'groups', {'backup': None}, ['groups.backup', 'bulwark_services.pgbackrest_pg.allow_from[0]']),
+    ('backup-host-not-in-inventory', 'host:mon1', {'pgbackrest_repository_host': 'backup9'}, ['pgbackrest_repository_host']),
+    ('backup-repository-not-a-backup-host', 'backup', {'pgbackrest_repository_host': 'db1'}, ['pgbackrest_repository_host']),
+    ('backup-primary-not-a-database-host', 'backup', {'pgbackrest_primary': 'app1'}, ['pgbackrest_primary']),
+    ('backup-archive-timeout-zero', 'postgres', {'postgresql_archive_timeout': 0}, ['postgresql_archive_timeout']),
+    ('backup-restore-test-age-zero', 'monitoring', {'prometheus_alert_restore_test_age_hours': 0},
+     ['prometheus_alert_restore_test_age_hours']),
+    ('backup-stanza-not-a-name', 'all', {'pgbackrest_stanza': 'main db'}, ['pgbackrest_stanza']),
+    ('inject-restore-test-query', 'all', {'pgbackrest_restore_test_query': 'SELECT 1"\nExecStartPre=/bin/false'},
+     ['pgbackrest_restore_test_query']),
+    ('inject-archive-command', 'postgres', {'postgresql_archive_command': "true\nrestore_command = 'cp x %p'"},
+     ['postgresql_archive_command']),
+    ('inject-backup-calendar', 'backup', {'pgbackrest_full_on_calendar': 'Sun 01:30\nOnBootSec=1'}, ['pgbackrest_full_on_calendar']),
     # ---- weak secrets, judged by the zxcvbn estimator (words, names, years, keyboard runs, repeats) ----
     ('secret-weak-word-year-word', 'redis', {'redis_acl_sentinel_password': 'Summer2024!Summer'}, ['redis_acl_sentinel_password']),
     ('secret-weak-keyboard-run', 'all', {NE + 'u14': 'qwertyuiop123456'}, [NE + 'u14']),
@@ -455,6 +475,7 @@ RELATED = (
     ('redis_tls_enabled', 'redis_sentinel_tls_enabled', 'app_redis_tls_ca_file'),
     ('lb_server', 'nginx_metrics_users', 'haproxy_metrics_users'),
     ('pgbouncer_stats_password', 'pgbouncer_exporter_basic_auth_users'),
+    ('pgbackrest_repository_host', 'pgbackrest_primary'),
 )
 
 

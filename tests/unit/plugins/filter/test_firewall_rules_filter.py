@@ -24,6 +24,7 @@ GROUPS = {
     'pgbouncer': ['db1'],
     'redis': [],
     'monitoring': ['mon1'],
+    'backup': ['mon1'],
 }
 ADDRESSES = {'lb1': '172.30.90.10', 'app1': '172.30.90.21', 'db1': '172.30.90.31', 'mon1': '172.30.90.50'}
 
@@ -57,6 +58,7 @@ def test_filter_works_with_plain_dicts_and_role_defaults():
     assert [(r['port'], r['from'], r['comment']) for r in result] == [
         (22, 'any', 'bulwark: ssh from any'),
         (6432, '172.30.90.21', 'bulwark: pgbouncer from app'),
+        (8432, '172.30.90.50', 'bulwark: pgbackrest_pg from backup'),
         (9100, '172.30.90.50', 'bulwark: node_exporter from monitoring'),
         (9127, '172.30.90.50', 'bulwark: pgbouncer_exporter from monitoring'),
         (9187, '172.30.90.50', 'bulwark: postgres_exporter from monitoring'),
@@ -70,6 +72,7 @@ def test_filter_passes_overrides_and_options():
     assert [(r['port'], r['from'], r['limit'], r['comment']) for r in result] == [
         (2222, '10.8.0.0/24', True, 'bulwark: ssh from 10.8.0.0/24'),
         (6433, '172.30.90.21', False, 'bulwark: pgbouncer from app'),
+        (8432, '172.30.90.50', False, 'bulwark: pgbackrest_pg from backup'),
         (9127, '172.30.90.50', False, 'bulwark: pgbouncer_exporter from monitoring'),
         (9187, '172.30.90.50', False, 'bulwark: postgres_exporter from monitoring'),
         (9199, '172.30.90.50', False, 'bulwark: extra from monitoring'),

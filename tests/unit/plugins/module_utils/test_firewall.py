@@ -42,6 +42,7 @@ LAB_GROUPS = {
     'pgbouncer': ['db1'],
     'redis': ['redis1', 'redis2', 'redis3'],
     'monitoring': ['mon1'],
+    'backup': ['mon1'],
 }
 
 LB1, APP1, APP2, APP3, DB1 = '172.30.90.10', '172.30.90.21', '172.30.90.22', '172.30.90.23', '172.30.90.31'
@@ -109,6 +110,7 @@ EXPECTED = {
         allow(6432, APP1, 'pgbouncer', 'app'),
         allow(6432, APP2, 'pgbouncer', 'app'),
         allow(6432, APP3, 'pgbouncer', 'app'),
+        allow(8432, MON1, 'pgbackrest_pg', 'backup'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
         allow(9127, MON1, 'pgbouncer_exporter', 'monitoring'),
         allow(9187, MON1, 'postgres_exporter', 'monitoring'),
@@ -128,9 +130,10 @@ EXPECTED = {
         allow(26379, REDIS1, 'redis_sentinel', 'redis'),
         allow(26379, REDIS3, 'redis_sentinel', 'redis'),
     ],
-    # node_exporter on mon1 is allowed from monitoring = mon1 itself: SSH only
+    # node_exporter on mon1 is allowed from monitoring = mon1 itself: SSH, and pgBackRest's repository for db1
     'mon1': [
         ssh(),
+        allow(8432, DB1, 'pgbackrest', 'postgres'),
     ],
 }
 
@@ -266,7 +269,7 @@ def test_network_picks_the_internal_address_of_each_peer():
         hostvars[host]['ansible_all_ipv4_addresses'] = [hostvars[host]['ansible_default_ipv4']['address'],
                                                         address.replace('172.30.90.', '10.10.0.')]
     rules = rules_for('db1', groups, hostvars, network='10.10.0.0/24')
-    assert [r['from'] for r in rules] == ['any', '10.10.0.21', '10.10.0.22', '10.10.0.23', '10.10.0.50', '10.10.0.50', '10.10.0.50']
+    assert [r['from'] for r in rules] == ['any', '10.10.0.21', '10.10.0.22', '10.10.0.23'] + ['10.10.0.50'] * 4
 
 
 def test_bulwark_internal_address_overrides_the_facts():
@@ -304,12 +307,12 @@ def test_only_peer_hostvars_are_read():
 ])
 def test_admin_networks_restrict_ssh(admin_networks, expected):
     rules = rules_for('mon1', admin_networks=admin_networks)
-    assert rules == expected
+    assert rules == expected + [allow(8432, DB1, 'pgbackrest', 'postgres')]
 
 
 def test_ssh_port_is_used_and_ssh_wins_over_an_equal_extra_rule():
     rules = rules_for('mon1', ssh_port='2222', extra_rules=[{'port': 2222, 'from': 'any'}])
-    assert rules == [ssh(port=2222)]
+    assert rules == [ssh(port=2222), allow(8432, DB1, 'pgbackrest', 'postgres')]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -331,6 +334,7 @@ def test_extra_rules():
         allow(6432, APP1, 'pgbouncer', 'app'),
         allow(6432, APP2, 'pgbouncer', 'app'),
         allow(6432, APP3, 'pgbouncer', 'app'),
+        allow(8432, MON1, 'pgbackrest_pg', 'backup'),
         extra(8443, 'any', 'admin ui', 'any'),
         allow(9100, MON1, 'node_exporter', 'monitoring'),
         allow(9127, MON1, 'pgbouncer_exporter', 'monitoring'),
@@ -341,7 +345,7 @@ def test_extra_rules():
 
 
 def test_extra_group_rule_skips_the_host_itself():
-    assert rules_for('mon1', extra_rules=[{'port': 9090, 'from': 'group:monitoring'}]) == [ssh()]
+    assert rules_for('mon1', extra_rules=[{'port': 9090, 'from': 'group:monitoring'}]) == EXPECTED['mon1']
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -362,7 +366,7 @@ def test_override_adds_a_service():
     assert rules_for('db1', overrides=overrides) == EXPECTED['db1'] + [allow(9199, MON1, 'custom_exporter', 'monitoring')]
     assert rules_for('mon1', overrides=overrides) == [ssh()] + [
         allow(514, LAB_ADDRESSES[h], 'syslog', 'all', proto='udp') for h in ('lb1', 'app1', 'app2', 'app3', 'db1', 'redis1', 'redis2', 'redis3')
-    ]
+    ] + [allow(8432, DB1, 'pgbackrest', 'postgres')]
 
 
 def test_override_removes_a_service():
@@ -497,8 +501,10 @@ def test_reachability_matrix_on_the_lab():
         assert (host, host, 9100) not in matrix
         assert (host, 'lb1', 80) in matrix or host == 'lb1'
     # 8 node_exporter targets, 8 sources each for http and https, 3 app, 3 pgbouncer, 2 x (3 app + 2 redis) x 3 redis,
-    # the metrics of 1 load balancer, 3 app hosts, the database host's 2 exporters and 3 Redis hosts
-    assert len(matrix) == 8 + 8 + 8 + 3 + 3 + 2 * 5 * 3 + 1 + 3 + 2 + 3
+    # the metrics of 1 load balancer, 3 app hosts, the database host's 2 exporters and 3 Redis hosts, pgBackRest both
+    # ways between db1 and mon1
+    assert ('db1', 'mon1', 8432) in matrix and ('mon1', 'db1', 8432) in matrix
+    assert len(matrix) == 8 + 8 + 8 + 3 + 3 + 2 * 5 * 3 + 1 + 3 + 2 + 3 + 2
 
 
 def test_reachability_matrix_matches_the_rules_of_every_host():

@@ -14,7 +14,7 @@ from ansible_collections.bulwark.stack.plugins.module_utils import validation as
 __metaclass__ = type
 
 GROUPS = {'all': ['lb1', 'app1', 'db1', 'r1', 'r2', 'r3', 'mon1'], 'lb': ['lb1'], 'app': ['app1'], 'postgres': ['db1'],
-          'pgbouncer': ['db1'], 'redis': ['r1', 'r2', 'r3'], 'monitoring': ['mon1']}
+          'pgbouncer': ['db1'], 'redis': ['r1', 'r2', 'r3'], 'monitoring': ['mon1'], 'backup': ['mon1']}
 GOOD_SECRET = 'Vq8#kLm2!vB7rT9xWp4'
 
 
@@ -628,3 +628,14 @@ def test_production_lb_needs_a_certificate_browsers_trust():
                           per_host={'lb1': {'lb_server': 'haproxy'}})
     assert variables_of(haproxy) == ['haproxy_tls_cert']
     assert lb_problems({}, environment='production') == []  # ACME (the inventory helper's production default)
+
+
+def test_pgbackrest_repository_may_not_be_a_database_host():
+    """Backups that survive losing the database host: a repository host in group postgres is refused."""
+    groups = dict(GROUPS, backup=['db1'])
+    common = {'pgbackrest_retention_diff': 7, 'pgbackrest_cipher_pass': GOOD_SECRET}
+    per_host = {'db1': {'pgbackrest_repository_host': 'db1', 'pgbackrest_primary': 'db1'}}
+    problems = v.check_pgbackrest(inventory(common, per_host, groups=groups))
+    assert [(p.variable, 'also a database host' in p.problem) for p in problems] == [('pgbackrest_repository_host', True)]
+    per_host = {'mon1': {'pgbackrest_repository_host': 'mon1', 'pgbackrest_primary': 'db1'}}
+    assert v.check_pgbackrest(inventory(common, per_host)) == []
