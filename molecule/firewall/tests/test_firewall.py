@@ -32,7 +32,7 @@ TIMEOUT = 3.0  # seconds a probe waits for a connection: "timeout" means ufw dro
 
 def inventory_groups(extra_members=None):
     """Ansible's `groups` for the scenario inventory (plus extra memberships {group: [hosts]})."""
-    names = ['lb', 'app', 'postgres', 'pgbouncer', 'redis', 'monitoring']
+    names = ['lb', 'app', 'postgres', 'pgbouncer', 'redis', 'monitoring', 'backup']
     groups = {name: sorted(RUNNER.get_hosts(name)) for name in names}
     for group, members in (extra_members or {}).items():
         groups[group] = sorted(set(groups[group]) | set(members))

@@ -34,7 +34,7 @@ from ansible_collections.bulwark.stack.plugins.module_utils.topology import serv
 
 INVENTORY = os.environ['MOLECULE_INVENTORY_FILE']
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
-GROUP_NAMES = ['lb', 'app', 'postgres', 'pgbouncer', 'redis', 'monitoring']
+GROUP_NAMES = ['lb', 'app', 'postgres', 'pgbouncer', 'redis', 'monitoring', 'backup']
 GROUPS = {name: sorted(RUNNER.get_hosts(name)) for name in GROUP_NAMES}
 HOSTS = sorted(RUNNER.get_hosts('all'))
 LBS = GROUPS['lb']
