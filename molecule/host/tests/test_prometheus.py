@@ -23,7 +23,7 @@ AUTH = {PROMETHEUS: 'prometheus:molecule-prometheus-secret-2c9d',
         ALERTMANAGER: 'prometheus:molecule-alertmanager-secret-81be'}
 SINK = '/var/lib/webhook-sink/alerts.jsonl'  # on OTHER: one Alertmanager webhook body per line
 RULES = {'HostDown', 'TargetDown', 'ServiceDown', 'MemoryHigh', 'DiskAlmostFull', 'DiskFillingUp', 'ServiceRestarting',
-         'CertificateExpiring', 'CertificateUnreadable', 'BackupTooOld', 'HttpErrorRatioHigh', 'HttpLatencyHigh',
+         'CertificateExpiring', 'CertificateUnreadable', 'BackupTooOld', 'RestoreTestTooOld', 'WalArchiveFailing', 'HttpErrorRatioHigh', 'HttpLatencyHigh',
          'PostgresDown', 'PostgresConnectionsHigh', 'PgBouncerClientsWaiting', 'RedisDown', 'RedisNoPrimary',
          'RedisReplicasDisconnected', 'SentinelQuorumLost'}
 
