@@ -13,7 +13,11 @@ Each target gets --workers threads, each with its own keep-alive connection; cer
 writes a JSON summary to --out (and stdout):
 
     {"sent": N, "ok": N, "failed": N, "failures": {"<reason>": N}, "retried": N, "seconds": S,
-     "per_target": {name: {"sent", "ok", "failed"}}, "served_by": {host: N}, "versions": {body: N}}
+     "per_target": {name: {"sent", "ok", "failed"}}, "served_by": {host: N}, "versions": {body: N},
+     "failure_log": [{"at": "<UTC start>", "target", "reason", "seconds", "new_connection"}, ...]}
+
+"failure_log" keeps the first 20 failures, with when each request started and how long it took, so a failure can be
+matched with the logs of the LB and app hosts.
 
 A request fails on any non-2xx status, a timeout or a connection error. As any HTTP client does for an idempotent
 request, a GET that finds its reused keep-alive connection closed before a single byte of response arrived is sent
@@ -43,8 +47,9 @@ class Counter:
         self.served_by = collections.Counter()
         self.versions = collections.Counter()
         self.per_target = collections.defaultdict(collections.Counter)
+        self.failure_log = []
 
-    def record(self, target, ok, reason=None, served_by=None, version=None, retried=False):
+    def record(self, target, ok, reason=None, served_by=None, version=None, retried=False, timing=None):
         with self.lock:
             self.data['sent'] += 1
             self.data['ok' if ok else 'failed'] += 1
@@ -54,6 +59,11 @@ class Counter:
                 self.data['retried'] += 1
             if not ok:
                 self.failures[reason] += 1
+                if timing and len(self.failure_log) < 20:
+                    started, elapsed, new = timing
+                    self.failure_log.append({
+                        'at': time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(started)) + '.%03dZ' % (started % 1 * 1000),
+                        'target': target, 'reason': reason, 'seconds': round(elapsed, 3), 'new_connection': new})
             if served_by:
                 self.served_by[served_by] += 1
             if version:
@@ -81,8 +91,10 @@ def worker(target, address, port, context, args, counter):
         reused = conn is not None
         retried = False
         for attempt in (1, 2):
-            if conn is None:
+            new = conn is None
+            if new:
                 conn = Connection(target, address, port, context, args.timeout)
+            wall, begun = time.time(), time.monotonic()
             try:
                 conn.request('GET', args.path, headers={'User-Agent': 'bulwark-loadgen'})
                 response = conn.getresponse()
@@ -90,7 +102,8 @@ def worker(target, address, port, context, args, counter):
                 ok = 200 <= response.status < 300
                 counter.record(target, ok, reason=None if ok else 'HTTP %d' % response.status,
                                served_by=response.getheader('X-Served-By'),
-                               version=body.decode(errors='replace').strip()[:40] if ok else None, retried=retried)
+                               version=body.decode(errors='replace').strip()[:40] if ok else None, retried=retried,
+                               timing=(wall, time.monotonic() - begun, new))
                 if response.will_close:
                     conn.close()
                     conn = None
@@ -101,12 +114,14 @@ def worker(target, address, port, context, args, counter):
                 if attempt == 1 and reused:  # stale keep-alive connection, nothing received: send once more
                     retried = True
                     continue
-                counter.record(target, False, reason=type(exc).__name__, retried=retried)
+                counter.record(target, False, reason=type(exc).__name__, retried=retried,
+                               timing=(wall, time.monotonic() - begun, new))
             except (OSError, http.client.HTTPException) as exc:
                 if conn is not None:
                     conn.close()
                 conn = None
-                counter.record(target, False, reason=type(exc).__name__, retried=retried)
+                counter.record(target, False, reason=type(exc).__name__, retried=retried,
+                               timing=(wall, time.monotonic() - begun, new))
                 break
             break
         if interval:
@@ -147,7 +162,8 @@ def main():
         thread.join()
     summary = dict(counter.data, seconds=round(time.monotonic() - started, 1), failures=dict(counter.failures),
                    per_target={k: dict(v) for k, v in counter.per_target.items()},
-                   served_by=dict(counter.served_by), versions=dict(counter.versions))
+                   served_by=dict(counter.served_by), versions=dict(counter.versions),
+                   failure_log=counter.failure_log)
     for key in ('sent', 'ok', 'failed', 'retried'):
         summary.setdefault(key, 0)
     text = json.dumps(summary, sort_keys=True)

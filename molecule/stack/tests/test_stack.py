@@ -570,7 +570,7 @@ def test_deploy_refused_when_the_pool_would_be_empty(day2_load, run_playbook):
 
 def test_day2_operations_failed_no_request(client, day2_load):
     load = stop_load(client)
-    assert load['failed'] == 0, load
+    assert load['failed'] == 0, load_report(load)
     for lb in LBS:
         assert load['per_target'][lb]['sent'] >= 100, load
 
@@ -600,6 +600,20 @@ def stop_load(client):
     raise AssertionError(client.run('journalctl -u bulwark-loadgen -n 30 --no-pager').stdout)
 
 
+def load_report(load):
+    """The load summary as JSON (pytest would cut a dict's repr short), then what each LB host logged around its
+    first failures (the journal, every unit): enough to tell a slow app from a reload from a dropped connection."""
+    lines = [json.dumps(load, sort_keys=True)]
+    for failure in load.get('failure_log', [])[:3]:
+        at = datetime.datetime.strptime(failure['at'], '%Y-%m-%dT%H:%M:%S.%fZ')
+        since, until = (at - datetime.timedelta(seconds=3)), (at + datetime.timedelta(seconds=failure['seconds'] + 3))
+        journal = get_host(failure['target']).run(
+            "journalctl --utc -o short-iso-precise --no-pager --since '%s' --until '%s' | tail -n 60"
+            % (since.strftime('%Y-%m-%d %H:%M:%S'), until.strftime('%Y-%m-%d %H:%M:%S')))
+        lines += ['--- %s around %s:' % (failure['target'], failure['at']), journal.stdout]
+    return '\n'.join(lines)
+
+
 def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playbook):
     # An operator took app3 out of HAProxy (maintenance): it is deployed, and stays out of HAProxy. The deploy asks
     # for a database backup before the first switch (deploy_backup_first): one more dump on the database host.
@@ -621,7 +635,7 @@ def test_rolling_deploy_under_load_fails_no_request(client, addresses, run_playb
     assert len(new_dumps) == len(RUNNER.get_variables(GROUPS['postgres'][0]).get('postgresql_databases', [])) >= 1, \
         new_dumps
     wait_for(lambda: haproxy_status(operator_out) == 'UP', 60, '%s not back UP in HAProxy' % operator_out)
-    assert load['failed'] == 0, load
+    assert load['failed'] == 0, load_report(load)
     for lb in LBS:
         assert load['per_target'][lb]['sent'] >= 200 and load['per_target'][lb].get('failed', 0) == 0, load
     # The stream saw the old and the new release: the rollout happened while it ran.
@@ -674,7 +688,7 @@ def test_broken_release_stops_at_first_host_and_rolls_back(client, addresses, ru
     # Quotes, escapes and line folds of the YAML result format taken out before searching.
     output = ' '.join(re.sub(r'[\\"\']', '', result.stdout + result.stderr).split())
     assert 'Release %s failed on %s at Wait for /health/ready locally' % (V3, APPS[0]) in output, result.stdout[-3000:]
-    assert load['failed'] == 0, load
+    assert load['failed'] == 0, load_report(load)
     assert set(load['versions']) == {V2}, load
     assert current_release(APPS[0]) == V2
     # ...with its previous settings: the environment file and the unit (memory cap) as before, no backup left behind.
@@ -1003,7 +1017,7 @@ def test_every_secret_rotates_in_one_run_after_the_failover(client, addresses, r
         time.sleep(1)
         writes = json.loads(writer_host.file('/root/writer.state').content_string)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert load['failed'] == 0, load
+    assert load['failed'] == 0, load_report(load)
     assert all(load['per_target'][lb]['sent'] >= 100 for lb in LBS), load
 
     # Redis: the writer moved to the new password when the old one was refused; every acknowledged write is there,
