@@ -13,11 +13,11 @@ Each target gets --workers threads, each with its own keep-alive connection; cer
 writes a JSON summary to --out (and stdout):
 
     {"sent": N, "ok": N, "failed": N, "failures": {"<reason>": N}, "retried": N, "seconds": S,
-     "per_target": {name: {"sent", "ok", "failed"}}, "served_by": {host: N}, "versions": {body: N},
+     "per_target": {name: {"sent", "ok", "failed", "max_seconds"}}, "served_by": {host: N}, "versions": {body: N},
      "failure_log": [{"at": "<UTC start>", "target", "reason", "seconds", "new_connection"}, ...]}
 
 "failure_log" keeps the first 20 failures, with when each request started and how long it took, so a failure can be
-matched with the logs of the LB and app hosts.
+matched with the logs of the LB and app hosts; "max_seconds" is the slowest request of each target (failed or not).
 
 A request fails on any non-2xx status, a timeout or a connection error. As any HTTP client does for an idempotent
 request, a GET that finds its reused keep-alive connection closed before a single byte of response arrived is sent
@@ -48,6 +48,7 @@ class Counter:
         self.versions = collections.Counter()
         self.per_target = collections.defaultdict(collections.Counter)
         self.failure_log = []
+        self.slowest = {}
 
     def record(self, target, ok, reason=None, served_by=None, version=None, retried=False, timing=None):
         with self.lock:
@@ -57,6 +58,8 @@ class Counter:
             self.per_target[target]['ok' if ok else 'failed'] += 1
             if retried:
                 self.data['retried'] += 1
+            if timing:
+                self.slowest[target] = max(self.slowest.get(target, 0.0), timing[1])
             if not ok:
                 self.failures[reason] += 1
                 if timing and len(self.failure_log) < 20:
@@ -161,7 +164,7 @@ def main():
     for thread in threads:
         thread.join()
     summary = dict(counter.data, seconds=round(time.monotonic() - started, 1), failures=dict(counter.failures),
-                   per_target={k: dict(v) for k, v in counter.per_target.items()},
+                   per_target={k: dict(v, max_seconds=round(counter.slowest.get(k, 0.0), 3)) for k, v in counter.per_target.items()},
                    served_by=dict(counter.served_by), versions=dict(counter.versions),
                    failure_log=counter.failure_log)
     for key in ('sent', 'ok', 'failed', 'retried'):

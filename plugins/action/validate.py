@@ -41,8 +41,9 @@ ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 RUNTIME_NAMES = frozenset(('hostvars', 'groups', 'group_names', 'inventory_hostname', 'inventory_hostname_short', 'play_hosts',
                            'omit', 'playbook_dir', 'inventory_dir', 'role_path', 'item'))
 ARGS = ('required_groups', 'secret_min_length', 'secret_min_bits', 'fail')
-# collection-wide variables without a role prefix that validation reads
-EXTRA_NAMES = ('lb_server',)
+# collection-wide variables without a role prefix that validation reads, and Ansible's connection variables (how the
+# controller logs in to each host: read by validation.check_lockout only)
+EXTRA_NAMES = ('lb_server',) + validation.CONNECTION_VARIABLES
 
 
 def _plain(value):

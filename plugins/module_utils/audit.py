@@ -51,6 +51,14 @@ NON_ROOT_UNITS = ('prometheus-node-exporter', 'prometheus', 'prometheus-alertman
                   'prometheus-redis-exporter', 'prometheus-nginx-exporter', 'prometheus-pgbouncer-exporter',
                   'redis-server', 'redis-sentinel', 'pgbouncer', 'postgresql@*',
                   'bulwark-app', 'app', 'pgbackrest')
+# kernel modules of filesystems and protocols a server of the stack does not use (BW-MOD-001; the audit module's
+# disabled_modules option defaults to this list)
+DISABLED_MODULES = ('cramfs', 'freevxfs', 'hfs', 'hfsplus', 'jffs2', 'udf', 'usb-storage', 'dccp', 'sctp', 'rds', 'tipc')
+# an `install <module> <command>` line of modprobe's configuration with one of these commands disables the module
+NO_OP_COMMANDS = ('/bin/false', '/usr/bin/false', '/bin/true', '/usr/bin/true')
+# sshd -T keyword -> OpenSSH's default when sshd -T does not print it (BW-SSH-002)
+SSHD_FORWARDING = (('allowtcpforwarding', 'yes'), ('allowagentforwarding', 'yes'), ('x11forwarding', 'no'),
+                   ('allowstreamlocalforwarding', 'yes'), ('permittunnel', 'no'))
 # service -> (a path that shows it is installed, log paths its logrotate rule must cover)
 LOGGED_SERVICES = {
     'nginx': ('/usr/sbin/nginx', ['/var/log/nginx']),
@@ -258,19 +266,182 @@ def ufw_default(probe, options):
     return []
 
 
+def _sshd_settings(probe):
+    """The effective sshd settings (``sshd -T``, keywords and values lower case); None when sshd is missing or fails."""
+    res = probe.run(['sshd', '-T'])
+    if res is None or res[0] != 0:
+        return None
+    return dict((line.split(None, 1) + [''])[:2] for line in res[1].lower().splitlines() if line.strip())
+
+
 @check('BW-SSH-001', 'error', 'sshd allows password or root password logins',
        'apply bulwark.stack.baseline (keys only, PermitRootLogin prohibit-password or no)')
 def sshd_auth(probe, options):
-    res = probe.run(['sshd', '-T'])
-    if res is None or res[0] != 0:
+    settings = _sshd_settings(probe)
+    if settings is None:
         return []
-    settings = dict((line.split(None, 1) + [''])[:2] for line in res[1].lower().splitlines() if line.strip())
     out = []
     if settings.get('passwordauthentication') == 'yes':
         out.append('passwordauthentication yes')
     if settings.get('permitrootlogin') == 'yes':
         out.append('permitrootlogin yes')
     return out
+
+
+@check('BW-SSH-002', 'warning', 'sshd allows forwarding',
+       'apply bulwark.stack.baseline with baseline_ssh_allow_tcp_forwarding: false (the default): DisableForwarding yes, '
+       'no TCP, agent, X11 or stream-local forwarding and no tunnels')
+def sshd_forwarding(probe, options):
+    settings = _sshd_settings(probe)
+    if settings is None or settings.get('disableforwarding') == 'yes':
+        return []
+    on = ['%s %s' % (key, settings.get(key, default)) for key, default in SSHD_FORWARDING if settings.get(key, default) != 'no']
+    return ['forwarding on: %s' % ', '.join(on)] if on else []
+
+
+@check('BW-SSH-003', 'warning', 'sshd permits root login',
+       'set baseline_ssh_permit_root_login: "no" (the default) and log in as a named user with sudo')
+def sshd_root_login(probe, options):
+    settings = _sshd_settings(probe)
+    value = (settings or {}).get('permitrootlogin')
+    if value in ('prohibit-password', 'without-password', 'forced-commands-only'):
+        return ['permitrootlogin %s' % value]
+    return []  # "yes" is BW-SSH-001's
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# host hardening: APT, kernel modules, su, umask, auditd, AIDE
+# ---------------------------------------------------------------------------------------------------------------
+
+def _in_container(probe):
+    """True inside a container (systemd's /run/systemd/container, Docker's /.dockerenv): the host's kernel is not ours."""
+    return probe.read('/run/systemd/container') is not None or probe.stat('/.dockerenv') is not None
+
+
+def _os_release(probe):
+    """The KEY=value pairs of /etc/os-release (quotes removed); {} when it is missing."""
+    out = {}
+    for line in (probe.read('/etc/os-release') or '').splitlines():
+        key, sep, value = line.strip().partition('=')
+        if sep and not key.startswith('#'):
+            out[key.strip()] = value.strip().strip('"\'')
+    return out
+
+
+def _deb822_stanzas(text):
+    """The stanzas of a deb822 file (blank-line separated) as dicts with lower-case field names."""
+    stanza, key = {}, None
+    for line in (text or '').splitlines() + ['']:
+        if line.lstrip().startswith('#'):
+            continue
+        if not line.strip():
+            if stanza:
+                yield stanza
+            stanza, key = {}, None
+        elif line[0] in ' \t':
+            if key:
+                stanza[key] += ' ' + line.strip()
+        elif ':' in line:
+            key, value = line.split(':', 1)
+            key = key.strip().lower()
+            stanza[key] = value.strip()
+
+
+def _apt_deb_suites(probe):
+    """The suites of every enabled ``deb`` entry in the one-line (.list) and deb822 (.sources) APT sources."""
+    suites = set()
+    for path in ['/etc/apt/sources.list'] + probe.glob('/etc/apt/sources.list.d/*.list'):
+        for line in _config_lines(probe.read(path)):
+            match = re.match(r'deb\s+(?:\[[^\]]*\]\s*)?\S+\s+(\S+)', line)
+            if match:
+                suites.add(match.group(1))
+    for path in probe.glob('/etc/apt/sources.list.d/*.sources'):
+        for stanza in _deb822_stanzas(probe.read(path)):
+            if stanza.get('enabled', 'yes').lower() == 'no' or 'deb' not in stanza.get('types', '').split():
+                continue
+            suites.update(stanza.get('suites', '').split())
+    return suites
+
+
+@check('BW-APT-001', 'error', 'no Debian security suite in the APT sources',
+       'security updates cannot arrive: set baseline_apt_security_enabled: true (baseline_apt_security_mirror for a mirror)')
+def apt_security(probe, options):
+    release = _os_release(probe)
+    codename = release.get('VERSION_CODENAME')
+    if release.get('ID') != 'debian' or not codename:
+        return []
+    if codename + '-security' in _apt_deb_suites(probe):
+        return []
+    return ['no enabled deb entry for %s-security in /etc/apt/sources.list or /etc/apt/sources.list.d' % codename]
+
+
+@check('BW-MOD-001', 'warning', 'kernel modules of unused filesystems and protocols can be loaded',
+       'set baseline_disabled_modules (install <module> /bin/false in /etc/modprobe.d) for the modules the host does not need')
+def kernel_modules(probe, options):
+    wanted = options.get('disabled_modules')
+    wanted = DISABLED_MODULES if wanted is None else wanted
+    res = probe.run(['modprobe', '-c']) if wanted else None
+    if res is None or res[0] != 0:
+        return []
+    disabled = set()
+    for line in res[1].splitlines():
+        fields = line.split(None, 2)
+        if len(fields) == 3 and fields[0] == 'install' and fields[2].strip() in NO_OP_COMMANDS:
+            disabled.add(fields[1].replace('-', '_'))
+    loadable = [name for name in wanted if name.replace('-', '_') not in disabled]
+    return ['not disabled: %s' % ', '.join(loadable)] if loadable else []
+
+
+@check('BW-AUTH-001', 'warning', 'su is not restricted to a group',
+       'set baseline_su_restricted: true (pam_wheel.so in /etc/pam.d/su; baseline_su_group names the group)')
+def su_restricted(probe, options):
+    text = probe.read('/etc/pam.d/su')
+    if text is None:
+        return []
+    for line in _config_lines(text):
+        if re.match(r'auth\s+(required|requisite)\s+(\S*/)?pam_wheel\.so(\s|$)', line):
+            return []
+    return ['/etc/pam.d/su has no active "auth required pam_wheel.so" line']
+
+
+@check('BW-AUTH-002', 'warning', 'default umask weaker than 027', 'set baseline_umask (027 or stricter; UMASK in /etc/login.defs)')
+def login_umask(probe, options):
+    text = probe.read('/etc/login.defs')
+    if text is None:
+        return []
+    values = [line.split()[1] for line in _config_lines(text) if line.split()[0] == 'UMASK' and len(line.split()) > 1]
+    if not values:
+        return ['no UMASK in /etc/login.defs (022 applies)']
+    try:
+        umask = int(values[-1], 8)
+    except ValueError:
+        return ['UMASK %s in /etc/login.defs is not an octal number' % values[-1]]
+    if umask & 0o027 != 0o027:
+        return ['UMASK %s in /etc/login.defs' % values[-1]]
+    return []
+
+
+@check('BW-AUDIT-001', 'warning', 'auditd is not running',
+       'set baseline_auditd_enabled: true (auditd installed and running with rules in /etc/audit/rules.d)')
+def auditd_running(probe, options):
+    if _in_container(probe):
+        return []  # the audit subsystem belongs to the host's kernel
+    if probe.stat('/sbin/auditd') is None and probe.stat('/usr/sbin/auditd') is None:
+        return ['auditd is not installed']
+    out = []
+    if probe.service_user('auditd') is None:
+        out.append('the auditd unit is not running')
+    rules = ''.join((probe.read(p) or '') + '\n' for p in probe.glob('/etc/audit/rules.d/*.rules'))
+    if not any(line.startswith(('-w', '-a')) for line in _config_lines(rules)):
+        out.append('no audit rule (-w or -a) in /etc/audit/rules.d/*.rules')
+    return out
+
+
+@check('BW-INT-001', 'warning', 'no file-integrity baseline', 'set baseline_aide_enabled: true (AIDE with its database initialised)')
+def aide_database(probe, options):
+    if probe.stat('/var/lib/aide/aide.db') is None:
+        return ['no AIDE database at /var/lib/aide/aide.db']
+    return []
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ import datetime
 import ipaddress
 import math
 import re
+import socket
 
 from ansible_collections.bulwark.stack.plugins.module_utils import topology
 from ansible_collections.bulwark.stack.plugins.module_utils import firewall
@@ -83,6 +84,7 @@ RANGE_RULES = {
     'node_exporter_bcrypt_rounds': ('int', 10, 16),
     'prometheus_bcrypt_rounds': ('int', 10, 16),
     'alertmanager_bcrypt_rounds': ('int', 10, 16),
+    'haproxy_password_hash_rounds': ('int', 1000, 1000000),
     'prometheus_listen_address': 'ip', 'alertmanager_listen_address': 'ip',
     'prometheus_alert_memory_ratio': ('float', 0.01, 1.0),
     'prometheus_alert_disk_free_ratio': ('float', 0.001, 0.99),
@@ -146,6 +148,8 @@ RANGE_RULES = {
     'redis_password_min_length': ('int', 12, 128),
     'baseline_ssh_client_alive_interval': ('int', 0, 86400),
     'baseline_ssh_client_alive_count_max': ('int', 0, 100),
+    'baseline_password_max_days': ('int', 1, 99999), 'baseline_password_min_days': ('int', 0, 99999),
+    'baseline_password_warn_age': ('int', 0, 99999), 'baseline_password_yescrypt_cost_factor': ('int', 1, 11),
     'baseline_journald_system_max_file_size': 'journald_size',
     'pgbouncer_limit_nofile': ('int', 1024, 10485760),
     'app_keep_releases': ('int', 1, 100),
@@ -162,6 +166,8 @@ RANGE_RULES = {
     'postgresql_archive_timeout': ('int', 1, 3600),
     'prometheus_alert_restore_test_age_hours': ('int', 1, 8760),
     'prometheus_alert_wal_archive_pending_seconds': ('int', 60, 86400),
+    # the address the hosts see the controller's SSH connections come from ('' = the controller's route to each host)
+    'firewall_controller_address': 'ip',
 }
 
 # suffix -> kind, for variables of any role not listed above. First match wins.
@@ -181,6 +187,16 @@ ROLE_GROUPS = {
     'prometheus': 'monitoring', 'alertmanager': 'monitoring', 'postgres_exporter': 'postgres',
     'redis_exporter': 'redis', 'pgbouncer_exporter': 'pgbouncer', 'pgbackrest': 'backup',
 }
+
+# How the controller reaches a host (Ansible's connection variables, not a role's): the action plugin collects them for
+# check_lockout only (no other check reads them; the range check skips them). Where Ansible reads two names, the
+# second (ansible_ssh_*) wins, as in its ssh connection plugin.
+CONNECTION_VARIABLES = ('ansible_connection', 'ansible_user', 'ansible_ssh_user', 'ansible_host', 'ansible_ssh_host',
+                        'ansible_port', 'ansible_ssh_port')
+# connection plugins that log in over SSH (sshd's settings and the SSH firewall rule decide whether they get in);
+# a host without ansible_connection uses Ansible's default, ssh
+SSH_CONNECTIONS = frozenset(('ssh', 'paramiko', 'paramiko_ssh', 'smart', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh',
+                             'ansible.netcommon.libssh'))
 
 # variables whose values are name -> password mappings (or lists of {name, password} items)
 SECRET_MAPS = ('node_exporter_basic_auth_users', 'postgresql_users', 'pgbouncer_users', 'redis_users',
@@ -203,7 +219,8 @@ SHARED_CREDENTIALS = (
 SECRET_NAME = re.compile(r'(^|_)(password|passwd|pass|passphrase|secret|token|api_key|secret_key|masterauth|requirepass)s?(\Z|_)',
                          re.IGNORECASE)
 # ... except these (hashing parameters, file paths, switches)
-NOT_SECRET_NAME = re.compile(r'(_path|_file|_dir|_rounds|_encryption|_min_length|_enabled|_auth_type|_length)\Z', re.IGNORECASE)
+NOT_SECRET_NAME = re.compile(r'(_path|_file|_dir|_rounds|_encryption|_min_length|_enabled|_auth_type|_length|_days|_warn_age|_method|_cost_factor)\Z',
+                             re.IGNORECASE)
 # PEM private keys: checked as keys, not as passwords
 PEM_KEY_NAME = re.compile(r'_(tls|ssl)_key\Z|_private_key\Z')
 
@@ -279,6 +296,8 @@ TEXT_CLASSES = {
     'label': (r'[A-Za-z_][A-Za-z0-9_]*', '', 'a Prometheus label name: letters, digits and _'),
     'url': (r'https?://[^\s"\'\\<>]+', '', 'an http:// or https:// URL without blanks or quotes'),
     'email': (r'[^\s@"\'\\<>,;]+@[^\s@"\'\\<>,;]+', '', 'an email address such as ops@example.org'),
+    'maxstartups': (r'[1-9][0-9]*(:[0-9]{1,3}:[1-9][0-9]*)?', '', 'start or start:rate:full such as 10:30:60'),
+    'umask': (r'0?[0-7]{3}', '', 'an octal umask such as 027'),
 }
 # value path -> (class, the file it lands in). Paths: `var`, `var[*]` (list items), `var.*` (dict values),
 # `var.<keys>` (dict keys), and nested fields (`haproxy_backends[*].servers[*].name`).
@@ -307,6 +326,17 @@ CONFIG_TEXT = {
     'baseline_timesync_servers[*]': ('host', 'NTP= in timesyncd.conf'),
     'baseline_unattended_upgrades_origins[*]': ('dquoted', 'the unattended-upgrades origins in apt.conf.d'),
     'baseline_unattended_upgrades_reboot_time': ('hhmm', 'the unattended-upgrades settings in apt.conf.d'),
+    'baseline_ssh_max_startups': ('maxstartups', 'MaxStartups in the sshd drop-in'),
+    'baseline_apt_security_mirror': ('url', 'URIs in bulwark-security.sources'),
+    'baseline_apt_security_components[*]': ('name', 'Components in bulwark-security.sources'),
+    'baseline_auditd_rules_extra[*]': ('line', '/etc/audit/rules.d/50-bulwark.rules'),
+    'baseline_umask': ('umask', 'UMASK in /etc/login.defs'),
+    'baseline_su_group': ('name', 'the pam_wheel line of /etc/pam.d/su'),
+    'baseline_disabled_modules[*]': ('name', '/etc/modprobe.d/bulwark-disabled.conf'),
+    'baseline_banner_text': ('line', '/etc/issue and /etc/issue.net'),
+    'baseline_mount_options.<keys>': ('path', '/etc/fstab'),
+    'baseline_mount_options.*': ('token', '/etc/fstab'),
+    'baseline_package_integrity_schedule': ('line', 'OnCalendar= in bulwark-package-integrity.timer'),
     # firewall: ufw rule comments
     'firewall_extra_rules[*].comment': ('ufw_comment', "ufw's rules (comment '<text>')"),
     # haproxy: haproxy.cfg
@@ -819,7 +849,7 @@ def _problems_of_host_ranges(inv, host):
     out = []
     for variable in sorted(host.variables):
         kind = kind_for(variable)
-        if kind is None:
+        if kind is None or variable in CONNECTION_VARIABLES:  # ansible_port: Ansible's, read by check_lockout only
             continue
         if (host.name, variable) in inv.spec_rejected:
             continue  # its argument spec refused the type: reported there
@@ -1066,6 +1096,144 @@ def check_firewall_sources(inv):
                 if problem:
                     out.append(Problem(var + '.port', host.where('firewall_extra_rules'), show(rule.get('port')), problem[0], problem[1]))
     return out
+
+
+def route_source(address, port):
+    """The source address this controller's routing table picks to reach ``address``, or None when it cannot tell.
+    Only for an IP literal: the validation stays offline (no DNS query), so a host reached by name needs
+    firewall_controller_address to be checked. A UDP socket's connect() only chooses the route and the source
+    address: no packet is sent."""
+    try:
+        ipaddress.ip_address(str(address).split('%', 1)[0])
+    except ValueError:
+        return None
+    try:
+        candidates = socket.getaddrinfo(str(address), port, 0, socket.SOCK_DGRAM, 0, socket.AI_NUMERICHOST)
+    except (OSError, UnicodeError, ValueError):
+        return None
+    for family, socktype, proto, dummy, sockaddr in candidates:
+        try:
+            sock = socket.socket(family, socktype, proto)
+        except OSError:
+            continue
+        try:
+            sock.connect(sockaddr)
+            return str(sock.getsockname()[0]).split('%', 1)[0]  # without an IPv6 zone (fe80::1%eth0)
+        except OSError:
+            continue
+        finally:
+            sock.close()
+    return None
+
+
+def _connection_value(host, *names):
+    """(known, value) of an Ansible connection setting read from ``names``, the last one set winning (as in Ansible's
+    ssh connection plugin); value None when none is set, known False when the winning one cannot be templated here."""
+    for name in reversed(names):
+        if name in host.unresolved or name in host.raw:
+            return False, None  # reported as untemplatable (or needs facts): not guessed
+        if host.variables.get(name) is not None:
+            return True, host.variables[name]
+    return True, None
+
+
+def _ssh_connection(host):
+    """(user, address, port) of the controller's SSH login to ``host``, or None when it does not log in over SSH.
+    user is None when the inventory does not name it; address and port are None when they cannot be known here."""
+    known, connection = _connection_value(host, 'ansible_connection')
+    if not known or (connection is not None and str(connection) not in SSH_CONNECTIONS):
+        return None  # docker, local, winrm...: sshd and the SSH firewall rule never stand in its way
+    dummy, user = _connection_value(host, 'ansible_user', 'ansible_ssh_user')
+    known, address = _connection_value(host, 'ansible_host', 'ansible_ssh_host')
+    if known and address in (None, ''):
+        address = host.name  # Ansible connects to the inventory hostname
+    known_port, port = _connection_value(host, 'ansible_port', 'ansible_ssh_port')
+    port = (22 if port is None else as_int(port)) if known_port else None
+    return (None if user is None else str(user), None if address is None else str(address),
+            port if port is not None and 1 <= port <= 65535 else None)
+
+
+def _admits(sources, address):
+    """True when ``address`` is one of the firewall's normalised SSH sources (``any``, an address or a network)."""
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(source == firewall.ANY or ip in ipaddress.ip_network(source) for source in sources)
+
+
+def check_lockout(inv):
+    """A run must not cut its own SSH connection: before any host changes, refuse sshd and firewall settings that
+    would shut out the very login this run uses (hosts reached over SSH only; docker, local... are never concerned).
+
+    * root login: baseline writes PermitRootLogin no while the run logs in as root;
+    * firewall sources: firewall_admin_networks would not admit the controller's address (firewall_controller_address,
+      else the source address of the controller's route to the host);
+    * firewall port: the firewall opens firewall_ssh_port while the run connects on another port.
+
+    Hosts whose problem reads alike (same variable, origin, value and address) are named in one problem."""
+    found = {}  # (variable, where, value, problem with %s for the hosts, fix) -> [host, ...]
+    routes = {}  # (address, port) -> the controller's source address, looked up once per run
+
+    def add(variable, where, value, problem, fix, name):
+        found.setdefault((variable, where, value, problem, fix), []).append(name)
+
+    for name in sorted(inv.hosts):
+        host, v = inv.hosts[name], inv.hosts[name].variables
+        ssh = _ssh_connection(host)
+        if ssh is None:
+            continue
+        user, address, port = ssh
+        # Root login. Without ansible_user (ansible_ssh_user) Ansible logs in as whatever the controller picks: the
+        # controller's current user (getpass.getuser()), remote_user from ansible.cfg or the environment, or User in
+        # ~/.ssh/config. That is unknown here, so an unnamed user is not refused.
+        permit = v.get('baseline_ssh_permit_root_login')
+        if inv.runs(name, 'baseline') and user == 'root' and isinstance(permit, str) and permit.strip().lower() == 'no' \
+                and as_bool(v.get('baseline_ssh_enabled'), True) and (name, 'baseline_ssh_permit_root_login') not in inv.spec_rejected \
+                and 'baseline_ssh_permit_root_login' not in host.unresolved:
+            add('baseline_ssh_permit_root_login',
+                _where(host, 'baseline_ssh_permit_root_login', 'ansible_ssh_user' if v.get('ansible_ssh_user') is not None else 'ansible_user'),
+                show(permit), 'the run logs in to %s as root over SSH and PermitRootLogin no would lock it out after the reload',
+                'log in as an admin user with sudo (ansible_user) or set baseline_ssh_permit_root_login: prohibit-password', name)
+        if not inv.runs(name, 'firewall'):
+            continue
+        # Firewall sources: [] admits SSH from anywhere; a list the firewall module refuses is reported by
+        # check_firewall_sources, not guessed at here.
+        networks = v.get('firewall_admin_networks')
+        sources = None
+        if isinstance(networks, (list, tuple)) and networks and 'firewall_admin_networks' not in host.unresolved \
+                and (name, 'firewall_admin_networks') not in inv.spec_rejected:
+            try:
+                sources = [firewall._source(value, 'firewall_admin_networks[%d]' % index) for index, value in enumerate(networks)]
+            except firewall.FirewallError:
+                sources = None
+        if sources:
+            controller, how = str(v.get('firewall_controller_address') or '').strip(), 'firewall_controller_address'
+            if 'firewall_controller_address' in host.unresolved or not _is_ip(controller):
+                controller = ''  # not an address: the 'ip' kind reports it
+            if not controller and address is not None and port is not None:
+                if (address, port) not in routes:
+                    routes[(address, port)] = route_source(address, port)
+                controller, how = routes[(address, port)] or '', "the controller's source address on its route there"
+            # No address (a host reached by name: the validation makes no DNS query; or no route): nothing to
+            # compare, and refusing would only guess. firewall_controller_address makes the check apply.
+            if controller and _is_ip(controller) and not _admits(sources, controller):
+                add('firewall_admin_networks', _where(host, 'firewall_admin_networks', 'ansible_host'), show(networks),
+                    'the firewall admits SSH only from %s, but this run reaches %%s from %s (%s): the run would cut its own '
+                    'connection' % (', '.join(sources), controller, how),
+                    'add %s (or its network) to firewall_admin_networks, or set firewall_controller_address when the host '
+                    'sees the controller behind NAT (or a jump host)' % controller,
+                    name if address == name else '%s (%s)' % (name, address))
+        # Firewall port: the SSH rule opens firewall_ssh_port only, before the default incoming policy turns to deny.
+        wanted = as_int(v.get('firewall_ssh_port', 22))
+        if port is not None and wanted is not None and 1 <= wanted <= 65535 and wanted != port \
+                and (name, 'firewall_ssh_port') not in inv.spec_rejected and 'firewall_ssh_port' not in host.unresolved:
+            port_var = 'ansible_ssh_port' if v.get('ansible_ssh_port') is not None else 'ansible_port'
+            add('firewall_ssh_port', _where(host, 'firewall_ssh_port', port_var), show(v.get('firewall_ssh_port', 22)),
+                'the firewall would open SSH on port %d while this run connects to %%s on port %d: the run would cut its '
+                'own connection' % (wanted, port),
+                'set firewall_ssh_port: %d (the port sshd listens on), or correct %s' % (port, port_var), name)
+    return [Problem(variable, where, value, problem % ', '.join(names), fix)
+            for (variable, where, value, problem, fix), names in found.items()]
 
 
 def check_pgbouncer_pools(inv):
@@ -2317,6 +2485,7 @@ CROSS_CHECKS = [
     check_topology,
     check_secret_reuse,
     check_firewall_sources,
+    check_lockout,
     check_pgbouncer_pools,
     check_pgbouncer_auth_query,
     check_sentinel,

@@ -12,8 +12,9 @@ module: audit
 short_description: Read-only security audit of a running host, with stable finding IDs
 version_added: 0.1.0
 description:
-  - Inspects the host without changing anything (reads files, C(ss), C(systemctl show), C(ufw status), C(sshd -T))
-    and reports findings, each with a stable ID, a severity (C(error), C(warning), C(info)), a detail and a hint.
+  - Inspects the host without changing anything (reads files, C(ss), C(systemctl show), C(ufw status), C(sshd -T),
+    C(modprobe -c)) and reports findings, each with a stable ID, a severity (C(error), C(warning), C(info)), a detail
+    and a hint.
   - "IDs: C(BW-NEX-001) node-exporter reachable beyond the internal address; C(BW-NEX-002) node-exporter without
     authentication; C(BW-NEX-003) node-exporter without TLS; C(BW-FILE-001) secret file readable by every user;
     C(BW-PROC-001) service running as root that should not; C(BW-LOG-001) logrotate rule missing for a service log;
@@ -24,7 +25,11 @@ description:
     pg_hba trust/md5/password; C(BW-PGB-001) PgBouncer plaintext userlist or weak auth_type; C(BW-MON-001)
     Prometheus or Alertmanager reachable beyond the internal address; C(BW-MON-002) Prometheus or Alertmanager
     without authentication; C(BW-MON-003) a metrics listener (app, load balancer, exporter) reachable beyond the
-    internal address."
+    internal address; C(BW-SSH-002) sshd allows forwarding; C(BW-SSH-003) sshd permits root login (by key or
+    forced command); C(BW-APT-001) no Debian security suite in the APT sources; C(BW-MOD-001) kernel modules of
+    unused filesystems and protocols can be loaded; C(BW-AUTH-001) su is not restricted to a group; C(BW-AUTH-002)
+    default umask weaker than 027; C(BW-AUDIT-001) auditd is not running (not checked in containers); C(BW-INT-001)
+    no file-integrity baseline (AIDE database)."
   - Checks for services that are not installed report nothing. The checks live in
     C(plugins/module_utils/audit.py).
 options:
@@ -56,6 +61,14 @@ options:
     type: list
     elements: str
     default: []
+  disabled_modules:
+    description:
+      - Kernel modules (filesystems and protocols the host does not use) that C(modprobe -c) must show disabled with
+        C(install <module> /bin/false) (or C(/bin/true)); each one that is not is reported by C(BW-MOD-001). C(-) and
+        C(_) in the names are the same.
+    type: list
+    elements: str
+    default: [cramfs, freevxfs, hfs, hfsplus, jffs2, udf, usb-storage, dccp, sctp, rds, tipc]
   skip:
     description: Finding IDs not to check on this host (documented exceptions).
     type: list
@@ -219,6 +232,7 @@ def main():
             metrics_ports=dict(type='list', elements='int', default=[9113, 8001, 9187, 9121, 9127]),
             expect_firewall=dict(type='bool', default=False),
             protected_files=dict(type='list', elements='str', default=[]),
+            disabled_modules=dict(type='list', elements='str', default=list(checks.DISABLED_MODULES)),
             skip=dict(type='list', elements='str', default=[]),
             fail_on=dict(type='str', default='never', choices=['never', 'error', 'warning', 'info']),
         ),

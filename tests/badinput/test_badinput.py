@@ -10,7 +10,8 @@ validation must name (with the group/host they came from). Rows are packed into 
 The suite asserts, for every run: the play failed; exactly the expected variables were named; and no inventory
 host was contacted or changed: every task ran on the controller (delegated to localhost, local connection). The
 inventory hosts use the community.docker.docker connection to containers that do not exist, so any attempt to reach
-one would show up as unreachable in the recap. Each row is also its own test
+one would show up as unreachable in the recap (the lockout rows give one host each an SSH connection to 127.0.0.1
+instead: an attempt to reach it would show up the same way). Each row is also its own test
 case (``test_bad_setting_is_refused[<id>]``), so pytest counts the cases.
 
 The rows cover every kind of check of the one validation layer (plugins/module_utils/validation.py, with the roles'
@@ -80,6 +81,7 @@ SOON_CERT, SOON_KEY = _pem_pair(days=5)
 # (id, scope, settings, expected variables). scope: 'all', a group name, 'host:<name>', or 'groups' (inventory
 # structure: settings = {group: [members] or None to delete}); 'production' rows run with bulwark_environment=production.
 NE = 'node_exporter_basic_auth_users.'
+SSH_TO_LOOPBACK = {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1'}  # lockout rows: loopback only, never contacted
 LR = 'logrotate_rules_extra.'
 
 
@@ -160,6 +162,13 @@ ROWS = [
     ('extra-rule-unknown-group', 'all', {'firewall_extra_rules': [{'port': 9187, 'from': 'group:ghosts'}]}, ['firewall_extra_rules[0].from']),
     ('extra-rule-bad-port', 'all', {'firewall_extra_rules': [{'port': 70000, 'from': 'any'}]}, ['firewall_extra_rules[0].port']),
     ('extra-rule-not-mapping', 'all', {'firewall_extra_rules': ['22/tcp']}, ['firewall_extra_rules', 'firewall_extra_rules[0]']),
+    # lockout: settings that would cut the run's own SSH connection. One host logs in over SSH to loopback (the others
+    # keep the docker connection); validate.yml runs on the controller only, so even that host is never contacted.
+    ('lockout-root-login-permit-root-login-no', 'host:lb1', dict(SSH_TO_LOOPBACK, ansible_user='root', baseline_ssh_permit_root_login='no'),
+     ['baseline_ssh_permit_root_login']),
+    ('lockout-admin-networks-shut-out-the-controller', 'host:mon1', dict(SSH_TO_LOOPBACK, firewall_admin_networks=['10.99.0.0/24']),
+     ['firewall_admin_networks']),
+    ('lockout-firewall-ssh-port-not-the-run-port', 'host:db1', dict(SSH_TO_LOOPBACK, ansible_port=2222), ['firewall_ssh_port']),
     # load balancer upstreams
     ('upstream-down-not-app', 'lb', {'nginx_upstream_down': ['db1']}, ['nginx_upstream_down']),
     ('upstream-all-down', 'lb', {'nginx_upstream_down': ['app1', 'app2']}, ['nginx_upstream_down']),
@@ -260,6 +269,11 @@ ROWS = [
      ['baseline_unattended_upgrades_reboot_time']),
     ('journald-size-unit', 'all', {'baseline_journald_system_max_file_size': '128mb'}, ['baseline_journald_system_max_file_size']),
     ('service-user-without-name', 'all', {'baseline_service_users': [{'groups': ['adm']}]}, ['baseline_service_users[0].name']),
+    ('umask-not-octal', 'all', {'baseline_umask': '0x27'}, ['baseline_umask']),
+    ('ssh-max-startups-format', 'all', {'baseline_ssh_max_startups': '10:30'}, ['baseline_ssh_max_startups']),
+    ('yescrypt-cost-out-of-range', 'all', {'baseline_password_yescrypt_cost_factor': 20}, ['baseline_password_yescrypt_cost_factor']),
+    ('security-mirror-not-a-url', 'all', {'baseline_apt_security_mirror': 'deb.debian.org/debian-security'},
+     ['baseline_apt_security_mirror']),
     # haproxy
     ('haproxy-chain-without-cert', 'lb', {'haproxy_tls_chain': OTHER_CERT}, ['haproxy_tls_chain']),
     ('haproxy-backends-empty', 'lb', {'haproxy_backends': []}, ['haproxy_backends']),
@@ -357,6 +371,9 @@ ROWS = [
      ['app_environment.LOG_LEVEL']),
     ('inject-baseline-sshd-setting', 'all', {'baseline_ssh_extra_settings.MaxSessions': '10\nPermitRootLogin yes'},
      ['baseline_ssh_extra_settings.MaxSessions']),
+    ('inject-baseline-banner-line', 'all', {'baseline_banner_text': 'Authorized only.\nPermitRootLogin yes'}, ['baseline_banner_text']),
+    ('inject-baseline-audit-rule', 'host:db1', {'baseline_auditd_rules_extra': ['-w /etc/x -p wa\n-D']}, ['baseline_auditd_rules_extra[0]']),
+    ('inject-baseline-mount-options', 'host:lb1', {'baseline_mount_options': {'/tmp': 'nodev nosuid'}}, ['baseline_mount_options./tmp']),
     ('inject-baseline-apt-origin-quote', 'host:db1', {'baseline_unattended_upgrades_origins': ['origin=Debian";Unattended-Upgrade::Mail "x']},
      ['baseline_unattended_upgrades_origins[0]']),
     ('inject-logrotate-endscript', 'all', {LR + 'r14': dict(_rule('r14'), postrotate='true\nendscript\n/var/log/other.log {\n rotate 0')},
@@ -476,6 +493,9 @@ RELATED = (
     ('lb_server', 'nginx_metrics_users', 'haproxy_metrics_users'),
     ('pgbouncer_stats_password', 'pgbouncer_exporter_basic_auth_users'),
     ('pgbackrest_repository_host', 'pgbackrest_primary'),
+    # how the run logs in over SSH, and the sshd and firewall settings that could shut that login out
+    ('ansible_connection', 'ansible_host', 'ansible_user', 'ansible_port', 'baseline_ssh_enabled', 'baseline_ssh_permit_root_login',
+     'firewall_admin_networks', 'firewall_ssh_port', 'firewall_controller_address'),
 )
 
 
@@ -587,7 +607,8 @@ def write_inventory(directory, rows, production=False):
 def run_validate(inventory_dir, tmp_path, *args):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1', ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
                ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    password_file = tmp_path / 'vault-pass'
+    # next to the inventory directory, not in it: Ansible would read a file there as one more inventory host
+    password_file = tmp_path.parent / (tmp_path.name + '.vault-pass')
     password_file.write_text(VAULT_PASSWORD)
     result = subprocess.run(['ansible-playbook', '-i', str(inventory_dir), '--vault-password-file', str(password_file), str(PLAYBOOK)]
                             + list(args),

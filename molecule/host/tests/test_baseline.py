@@ -1,6 +1,8 @@
-"""Behaviour of bulwark.stack.baseline: each host logs in to the other over SSH; kernel, journal and limits live."""
+"""Behaviour of bulwark.stack.baseline: each host logs in to the other over SSH; kernel, journal and limits live;
+the login policy, su, modules, banner, APT security suite and integrity checks are exercised, not just read."""
 
 import re
+import shlex
 
 import pytest
 
@@ -28,7 +30,11 @@ def test_sshd_effective_configuration(target):
     conf = sshd_config(target)
     assert conf['passwordauthentication'] == 'no'
     assert conf['kbdinteractiveauthentication'] == 'no'
-    assert conf['permitrootlogin'] in ('prohibit-password', 'without-password')
+    assert conf['permitrootlogin'] == 'no'
+    assert conf['disableforwarding'] == 'yes'
+    assert conf['loglevel'] == 'VERBOSE'
+    assert conf['maxstartups'] == '10:30:60'
+    assert conf['banner'] == '/etc/issue.net'
     assert conf['permitemptypasswords'] == 'no'
     assert conf['maxauthtries'] == '4'
     assert conf['logingracetime'] == '20'
@@ -65,6 +71,21 @@ def test_root_cannot_log_in_with_a_password(client, target):
     assert result.rc == 255 and 'Permission denied (publickey)' in result.stderr, result.stderr
 
 
+def test_forwarding_is_refused(client, target):
+    # A direct-tcpip channel (what -L and -W open) to the target's own sshd: the server refuses it.
+    result = ssh_from(client, 'tester', target, '-W 127.0.0.1:22')
+    assert result.rc == 255, (result.stdout, result.stderr)
+    assert 'administratively prohibited' in result.stderr, result.stderr
+
+
+def test_banner_is_shown_before_authentication(client, target):
+    # outsider is refused (AllowGroups), yet sees the banner: it comes before authentication.
+    result = ssh_from(client, 'outsider', target)
+    assert result.rc == 255
+    assert 'Authorized access only.' in result.stderr, result.stderr
+    assert target.file('/etc/issue').content_string.startswith('Authorized access only.')
+
+
 def test_user_outside_allow_groups_is_refused_even_with_a_valid_key(client, target):
     result = ssh_from(client, 'outsider', target)
     assert result.rc == 255 and 'Permission denied' in result.stderr, result.stderr
@@ -91,6 +112,8 @@ def sysctl(target, key):
     ('net.ipv4.conf.all.log_martians', '1'),
     ('net.ipv4.tcp_syncookies', '1'),
     ('net.ipv6.conf.all.accept_redirects', '0'),
+    ('net.ipv6.conf.all.accept_ra', '0'),
+    ('net.ipv6.conf.default.accept_ra', '0'),
 ])
 def test_network_sysctls_are_live(target, key, value):
     assert sysctl(target, key) == value
@@ -107,7 +130,8 @@ def test_host_wide_sysctls_are_persisted_for_boot(target):
     # role only writes them for systemd-sysctl, and must not have failed on them.
     persisted = target.file('/etc/sysctl.d/60-bulwark-hardening.conf').content_string
     for line in ('kernel.kptr_restrict = 2', 'kernel.dmesg_restrict = 1', 'fs.protected_symlinks = 1',
-                 'fs.suid_dumpable = 0'):
+                 'fs.suid_dumpable = 0', 'kernel.sysrq = 0', 'kernel.kexec_load_disabled = 1', 'dev.tty.ldisc_autoload = 0',
+                 'net.core.bpf_jit_harden = 2', 'kernel.randomize_va_space = 2'):
         assert line in persisted
     assert target.run('sh -c "echo 2 > /proc/sys/kernel/kptr_restrict"').rc != 0  # really read-only here
 
@@ -119,6 +143,13 @@ def test_unattended_upgrades_allow_only_the_security_archive(target):
     for timer in ('apt-daily.timer', 'apt-daily-upgrade.timer'):
         assert target.service(timer).is_enabled
     assert target.check_output('apt-config shell X APT::Periodic::Unattended-Upgrade') == "X='1'"
+
+
+def test_security_suite_index_is_there(target):
+    # The lab images list only the main suite: the role added the security suite and refreshed the index, so
+    # security updates can arrive (unattended-upgrades allows only that origin).
+    policy = target.check_output('apt-cache policy')
+    assert re.search(r'n=%s-security,l=Debian-Security' % target.system_info.codename, policy), policy
 
 
 def test_timesyncd_is_enabled_and_only_the_container_condition_stops_it(target):
@@ -161,3 +192,110 @@ def test_check_mode_on_converged_host_changes_nothing(check_mode_recap, target):
     stats = check_mode_recap[target.backend.host]
     assert stats['failures'] == 0 and stats['unreachable'] == 0
     assert stats['changed'] == 0, stats['changed_tasks']
+
+
+def as_user(target, user, command):
+    """A login shell of `user` on the target (su - from root: a PAM session, as ssh and login open one)."""
+    return target.run('su - %s -c %s' % (user, shlex.quote(command)))
+
+
+def test_interactive_sessions_create_files_640_and_directories_750(client, target):
+    # Over SSH (sshd's PAM session) and through su: the umask is 027 whatever Debian's own pam_umask does for
+    # user-private groups (tester's primary group is its own).
+    result = ssh_from(client, 'tester', target, command='umask')
+    assert result.rc == 0 and result.stdout.strip() == '0027', (result.stdout, result.stderr)
+    made = as_user(target, 'tester', 'd=$(mktemp -d -p ~); touch $d/f; mkdir $d/sub; stat -c "%a %n" $d/f $d/sub; rm -r $d')
+    assert made.rc == 0, made.stderr
+    assert [line.split()[0] for line in made.stdout.split('\n') if line] == ['640', '750'], made.stdout
+
+
+SU = r"""
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp('runuser', ['runuser', '-u', sys.argv[1], '--', 'su', '-c', 'id -un', sys.argv[2]])
+out, sent, deadline = b'', False, time.time() + 20
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not sent and b'assword' in out:
+        os.write(fd, sys.argv[3].encode() + b'\n')
+        sent = True
+os.waitpid(pid, 0)
+print(out.decode(errors='replace'))
+"""
+
+
+def test_su_is_refused_to_users_outside_the_group(target):
+    # sutarget's password is known to both callers: only pam_wheel's group check can tell them apart.
+    password = 'su-target-password-481'
+    target.check_output('id suadmin >/dev/null 2>&1 || useradd -M -G bulwark-su suadmin; '
+                        'id sutarget >/dev/null 2>&1 || useradd -M sutarget; '
+                        'echo "sutarget:%s" | chpasswd' % password)
+    script = '/root/su-probe.py'
+    target.check_output('cat > %s <<"EOF"\n%sEOF' % (script, SU))
+    member = target.check_output('python3 %s suadmin sutarget %s' % (script, password))
+    outsider = target.check_output('python3 %s tester sutarget %s' % (script, password))
+    assert member.strip().endswith('sutarget'), member
+    assert 'Permission denied' in outsider and not outsider.strip().endswith('sutarget'), outsider  # pam_wheel's verdict
+
+
+def test_login_defs_policy_applies_to_new_accounts(target):
+    target.check_output('id defsprobe >/dev/null 2>&1 || useradd -M defsprobe; echo "defsprobe:probe-pw-7731" | chpasswd')
+    ageing = target.check_output('chage -l defsprobe')
+    assert re.search(r'Maximum number of days between password change\s*:\s*365', ageing), ageing
+    assert re.search(r'Minimum number of days between password change\s*:\s*1', ageing), ageing
+    shadow = target.check_output('getent shadow defsprobe').split(':')[1]
+    assert shadow.startswith('$y$'), shadow[:6]  # yescrypt
+
+
+@pytest.mark.parametrize('module', ['dccp', 'sctp', 'usb-storage', 'cramfs'])
+def test_disabled_kernel_modules_cannot_be_loaded(target, module):
+    # The container has no modules of its own: what it shows is modprobe refusing by the role's install line, the
+    # same refusal a host with the module on disk gets (before the module file is even looked up).
+    result = target.run('modprobe %s' % module)
+    assert result.rc != 0
+    assert '/bin/false' in result.stderr, result.stderr
+    assert 'blacklist %s' % module.replace('-', '_') in target.check_output('modprobe -c').replace('-', '_')
+
+
+def test_container_toggles_leave_no_failed_unit(target):
+    # auditd, acct and AIDE's daily check cannot run in a container (the kernel's audit and accounting, and
+    # CAP_DAC_READ_SEARCH, are the host's): the role installs the first two nowhere here and keeps the third off.
+    assert not target.package('auditd').is_installed and not target.package('acct').is_installed
+    assert not target.service('dailyaidecheck.timer').is_enabled
+    failed = target.check_output('systemctl list-units --failed --plain --no-legend')
+    assert failed == '', failed
+
+
+def test_package_integrity_check_names_a_changed_file(target):
+    unit = 'bulwark-package-integrity.service'
+    assert target.service('bulwark-package-integrity.timer').is_enabled
+    assert target.run('systemctl start %s' % unit).rc == 0, target.run('journalctl -u %s -n 20 --no-pager' % unit).stdout
+    victim = '/usr/share/common-licenses/GPL-3'
+    target.check_output('cp -p %s /root/gpl3.bak && echo tampered >> %s' % (victim, victim))
+    try:
+        result = target.run('systemctl start %s' % unit)
+        journal = target.check_output('journalctl -u %s -n 20 --no-pager -o cat' % unit)
+        assert result.rc != 0
+        assert victim in journal, journal
+    finally:
+        target.check_output('cp -p /root/gpl3.bak %s && systemctl reset-failed %s' % (victim, unit))
+    assert target.run('systemctl start %s' % unit).rc == 0
+
+
+def test_aide_baseline_reports_a_new_file(target):
+    assert target.file('/var/lib/aide/aide.db').exists
+    probe_file = '/etc/bulwark-aide-probe'
+    target.check_output('echo probe > %s' % probe_file)
+    try:
+        result = target.run('aide --check --config /etc/aide/aide.conf --limit "^/etc/bulwark-aide-probe"')
+    finally:
+        target.check_output('rm -f %s' % probe_file)
+    assert result.rc & 1, (result.rc, result.stdout[-2000:])  # AIDE's exit code: bit 1 = new files
+    assert probe_file in result.stdout, result.stdout[-2000:]

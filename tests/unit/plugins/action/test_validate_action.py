@@ -77,3 +77,13 @@ def test_collect_marks_templated_defaults_and_values_that_need_facts():
     host = hosts['lb1']
     assert host.variables == {'nginx_hsts': '', 'nginx_server_name': 'lb1', 'nginx_tls_profile': 'modern'}
     assert host.templated == {'nginx_server_name'} and host.defaulted == {'nginx_hsts', 'nginx_server_name'}
+
+
+def test_collect_reads_the_connection_variables_for_the_lockout_check():
+    raw = {'db1': {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1', 'ansible_user': 'root', 'ansible_port': 2222,
+                   'ansible_ssh_user': 'deploy', 'ansible_ssh_port': 22, 'ansible_python_interpreter': '/usr/bin/python3',
+                   'ansible_password': 'not-collected'}}
+    hosts = action.collect(FakeHostvars(raw), ['db1'], {'all': ['db1']}, lambda h, v: raw[h][v], {}, ('baseline',))
+    assert set(hosts['db1'].variables) == {'ansible_connection', 'ansible_host', 'ansible_user', 'ansible_port', 'ansible_ssh_user',
+                                           'ansible_ssh_port'}
+    assert set(action.EXTRA_NAMES) >= set(action.validation.CONNECTION_VARIABLES)

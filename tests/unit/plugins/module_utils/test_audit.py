@@ -8,8 +8,10 @@ from __future__ import absolute_import, division, print_function
 import fnmatch
 
 import pytest
+import yaml
 
 from ansible_collections.bulwark.stack.plugins.module_utils import audit
+from ansible_collections.bulwark.stack.plugins.modules import audit as audit_module
 
 __metaclass__ = type
 
@@ -19,6 +21,22 @@ WEB = 'tls_server_config:\n  cert_file: x\nbasic_auth_users:\n  "prometheus": "$
 
 CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n'
+
+# a hardened Debian 12 host (bulwark.stack.baseline applied): the host-hardening checks stay silent on it
+OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+DEBIAN_SOURCES = ('Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n'
+                  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n'
+                  'Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n'
+                  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n')
+PAM_SU = ('#%PAM-1.0\nauth       sufficient pam_rootok.so\nauth       required   pam_wheel.so group=sudo\n'
+          '@include common-auth\n')
+SSHD_OK = ('port 22\npermitrootlogin no\npasswordauthentication no\ndisableforwarding yes\nallowtcpforwarding no\n'
+           'allowagentforwarding no\nx11forwarding no\nallowstreamlocalforwarding no\npermittunnel no\n')
+MODPROBE_OK = ''.join('install %s /bin/false\n' % m.replace('-', '_') for m in audit.DISABLED_MODULES) + 'alias fs-cramfs cramfs\n'
+HARDENED_FILES = {'/etc/os-release': OS_RELEASE, '/etc/apt/sources.list.d/debian.sources': DEBIAN_SOURCES,
+                  '/etc/pam.d/su': PAM_SU, '/etc/login.defs': 'MAIL_DIR /var/mail\nUMASK\t\t027\n',
+                  '/usr/sbin/auditd': '', '/etc/audit/rules.d/bulwark.rules': '-D\n-w /etc/passwd -p wa -k identity\n-e 2\n',
+                  '/var/lib/aide/aide.db': ''}
 
 
 class FakeHost:
@@ -53,14 +71,18 @@ class FakeHost:
 
 
 def clean_host(**changes):
+    """The clean host with ``changes``: files, modes, users and commands are merged into its own (None removes one)."""
     files = {'/etc/default/prometheus-node-exporter': NE_ARGS, '/etc/prometheus/node-exporter/web.yml': WEB,
              '/etc/prometheus/node-exporter/tls.key': 'KEY'}
-    kwargs = dict(files=files, listeners=[('10.0.0.5', 9100, '')], users={'prometheus-node-exporter': 'prometheus'})
+    files.update(HARDENED_FILES)
+    kwargs = dict(files=files, modes={}, listeners=[('10.0.0.5', 9100, '')],
+                  users={'prometheus-node-exporter': 'prometheus', 'auditd': 'root'},
+                  commands={'sshd': (0, SSHD_OK, ''), 'modprobe': (0, MODPROBE_OK, '')})
     for key, value in changes.items():
-        if key == 'files':
-            files.update(value)
-            for path in [p for p, content in files.items() if content is None]:
-                del files[path]
+        if isinstance(kwargs.get(key), dict):
+            kwargs[key].update(value)
+            for name in [n for n, content in kwargs[key].items() if content is None]:
+                del kwargs[key][name]
         else:
             kwargs[key] = value
     return FakeHost(**kwargs)
@@ -186,3 +208,120 @@ def test_world_readable_certificate_without_key_is_not_a_secret():
     host = clean_host(files={'/etc/haproxy/tls/site.pem': CERT, '/etc/haproxy/tls/site.pem.key': KEY},
                       modes={'/etc/haproxy/tls/site.pem': 0o644, '/etc/haproxy/tls/site.pem.key': 0o600})
     assert [f.id for f in audit.audit(host, {})] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# host hardening
+# ---------------------------------------------------------------------------------------------------------------
+
+def details(host, check_id, **options):
+    return [f.detail for f in audit.audit(host, options) if f.id == check_id]
+
+
+def sshd(**settings):
+    text = ''.join('%s %s\n' % item for item in sorted(settings.items()))
+    return {'sshd': (0, SSHD_OK.replace('disableforwarding yes\n', '') + text.lower(), '')}
+
+
+NO_SOURCES = {'/etc/apt/sources.list.d/debian.sources': None}
+MAIN_ONLY = 'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian bookworm-updates main\n'
+SECURITY_LIST = ('deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] '
+                 'http://security.debian.org/debian-security bookworm-security main\n')
+SECURITY_OFF = '# ' + SECURITY_LIST + SECURITY_LIST.replace('deb ', 'deb-src ')
+SOURCES_SECURITY_DISABLED = DEBIAN_SOURCES.replace('Suites: bookworm-security', 'Enabled: no\nSuites: bookworm-security')
+SOURCES_SECURITY_SRC_ONLY = DEBIAN_SOURCES.replace('Types: deb\nURIs: http://deb.debian.org/debian-security',
+                                                   'Types: deb-src\nURIs: http://deb.debian.org/debian-security')
+PAM_SU_DEBIAN = ('#%PAM-1.0\nauth       sufficient pam_rootok.so\n# Uncomment this to force users to be a member of group wheel\n'
+                 '# auth       required   pam_wheel.so\n@include common-auth\n')
+
+HARDENING_BAD = [
+    ('BW-APT-001', dict(files=dict(NO_SOURCES, **{'/etc/apt/sources.list': MAIN_ONLY}))),
+    ('BW-APT-001', dict(files=dict(NO_SOURCES, **{'/etc/apt/sources.list': MAIN_ONLY + SECURITY_OFF}))),
+    ('BW-APT-001', dict(files={'/etc/apt/sources.list.d/debian.sources': SOURCES_SECURITY_DISABLED})),
+    ('BW-APT-001', dict(files={'/etc/apt/sources.list.d/debian.sources': SOURCES_SECURITY_SRC_ONLY})),
+    ('BW-APT-001', dict(files={'/etc/os-release': OS_RELEASE.replace('bookworm', 'trixie').replace('12', '13')})),
+    ('BW-SSH-002', dict(commands=sshd(allowtcpforwarding='yes'))),
+    ('BW-SSH-002', dict(commands=sshd(x11forwarding='yes'))),
+    ('BW-SSH-002', dict(commands=sshd(permittunnel='point-to-point'))),
+    ('BW-SSH-002', dict(commands=sshd(allowstreamlocalforwarding='all', disableforwarding='no'))),
+    ('BW-SSH-003', dict(commands=sshd(permitrootlogin='prohibit-password'))),
+    ('BW-SSH-003', dict(commands=sshd(permitrootlogin='without-password'))),
+    ('BW-SSH-003', dict(commands=sshd(permitrootlogin='forced-commands-only'))),
+    ('BW-MOD-001', dict(commands={'modprobe': (0, MODPROBE_OK.replace('install sctp /bin/false', 'blacklist sctp'), '')})),
+    ('BW-MOD-001', dict(commands={'modprobe': (0, MODPROBE_OK.replace('install cramfs /bin/false', 'install cramfs /bin/echo'), '')})),
+    ('BW-MOD-001', dict(commands={'modprobe': (0, '', '')})),
+    ('BW-AUTH-001', dict(files={'/etc/pam.d/su': PAM_SU_DEBIAN})),
+    ('BW-AUTH-001', dict(files={'/etc/pam.d/su': PAM_SU.replace('required   pam_wheel.so', 'sufficient pam_wheel.so trust')})),
+    ('BW-AUTH-002', dict(files={'/etc/login.defs': 'UMASK\t\t022\n'})),
+    ('BW-AUTH-002', dict(files={'/etc/login.defs': 'UMASK 007\n'})),
+    ('BW-AUTH-002', dict(files={'/etc/login.defs': 'MAIL_DIR /var/mail\n#UMASK 027\n'})),
+    ('BW-AUDIT-001', dict(files={'/usr/sbin/auditd': None})),
+    ('BW-AUDIT-001', dict(users={'auditd': None})),
+    ('BW-AUDIT-001', dict(files={'/etc/audit/rules.d/bulwark.rules': '# -w /etc/passwd -p wa\n-D\n-b 8192\n-e 2\n'})),
+    ('BW-AUDIT-001', dict(files={'/etc/audit/rules.d/bulwark.rules': None})),
+    ('BW-INT-001', dict(files={'/var/lib/aide/aide.db': None})),
+]
+
+
+@pytest.mark.parametrize('expected,change', HARDENING_BAD, ids=['%s-%d' % (c[0], i) for i, c in enumerate(HARDENING_BAD)])
+def test_each_weak_hardening_control_is_reported_by_id(expected, change):
+    assert expected in ids(clean_host(**change))
+
+
+HARDENING_GOOD = [
+    dict(files=dict(NO_SOURCES, **{'/etc/apt/sources.list': MAIN_ONLY, '/etc/apt/sources.list.d/security.list': SECURITY_LIST})),
+    dict(files=dict(NO_SOURCES, **{'/etc/apt/sources.list': 'deb [ arch=amd64 ] http://mirror.example/debian-security bookworm-security main\n'})),
+    dict(files={'/etc/apt/sources.list.d/debian.sources': 'Types: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n'
+                                                          ' bookworm-updates\n bookworm-security\nComponents: main\nEnabled: yes\n'}),
+    dict(files=dict(NO_SOURCES, **{'/etc/os-release': 'ID=ubuntu\nVERSION_CODENAME=noble\n'})),
+    dict(files=dict(NO_SOURCES, **{'/etc/os-release': None})),
+    dict(commands=sshd(allowtcpforwarding='yes', x11forwarding='yes', permittunnel='yes', disableforwarding='yes')),
+    dict(commands=sshd(disableforwarding='no')),
+    dict(commands=sshd(permitrootlogin='no')),
+    dict(commands={'sshd': None}),
+    dict(commands={'sshd': (255, '', 'sshd: no hostkeys available')}),
+    dict(commands={'modprobe': (0, MODPROBE_OK.replace('install usb_storage /bin/false', 'install usb-storage /usr/bin/true  '), '')}),
+    dict(commands={'modprobe': None}),
+    dict(commands={'modprobe': (1, '', 'modprobe: FATAL')}),
+    dict(files={'/etc/pam.d/su': 'auth requisite /lib/x86_64-linux-gnu/security/pam_wheel.so group=sudo\n'}),
+    dict(files={'/etc/pam.d/su': None}),
+    dict(files={'/etc/login.defs': 'UMASK 077\n'}),
+    dict(files={'/etc/login.defs': 'UMASK 022\nUMASK 0027\n'}),
+    dict(files={'/etc/login.defs': None}),
+    dict(files={'/usr/sbin/auditd': None, '/sbin/auditd': ''}),
+    dict(files={'/etc/audit/rules.d/bulwark.rules': None, '/etc/audit/rules.d/10-exec.rules': '-a always,exit -F arch=b64 -S execve\n'}),
+]
+
+
+@pytest.mark.parametrize('change', HARDENING_GOOD, ids=[str(i) for i in range(len(HARDENING_GOOD))])
+def test_good_hardening_variants_are_clean(change):
+    assert ids(clean_host(**change)) == []
+
+
+def test_hardening_details():
+    assert details(clean_host(commands=sshd(allowtcpforwarding='yes', x11forwarding='yes')), 'BW-SSH-002') == [
+        'forwarding on: allowtcpforwarding yes, x11forwarding yes']
+    host = clean_host(commands={'modprobe': (0, 'install cramfs /bin/true\ninstall usb_storage /bin/false\n', '')})
+    assert details(host, 'BW-MOD-001', disabled_modules=['cramfs', 'usb-storage', 'sctp', 'udf']) == ['not disabled: sctp, udf']
+    assert details(host, 'BW-MOD-001', disabled_modules=['cramfs', 'usb_storage']) == []
+    assert details(host, 'BW-MOD-001', disabled_modules=[]) == []
+    assert details(clean_host(files={'/etc/login.defs': 'MAIL_DIR /var/mail\n'}), 'BW-AUTH-002') == ['no UMASK in /etc/login.defs (022 applies)']
+    assert details(clean_host(files={'/etc/login.defs': 'UMASK 022\n'}), 'BW-AUTH-002') == ['UMASK 022 in /etc/login.defs']
+    assert details(clean_host(commands=sshd(permitrootlogin='yes')), 'BW-SSH-003') == []  # BW-SSH-001's
+    assert details(clean_host(files={'/usr/sbin/auditd': None}, users={'auditd': None}), 'BW-AUDIT-001') == ['auditd is not installed']
+    assert len(details(clean_host(users={'auditd': None}, files={'/etc/audit/rules.d/bulwark.rules': None}), 'BW-AUDIT-001')) == 2
+    assert details(clean_host(files={'/var/lib/aide/aide.db': None}), 'BW-INT-001') == ['no AIDE database at /var/lib/aide/aide.db']
+
+
+@pytest.mark.parametrize('marker', ['/run/systemd/container', '/.dockerenv'])
+def test_auditd_is_not_checked_in_a_container(marker):
+    host = clean_host(files={marker: 'docker\n', '/usr/sbin/auditd': None}, users={'auditd': None})
+    assert 'BW-AUDIT-001' not in ids(host)
+    assert 'BW-AUDIT-001' in ids(clean_host(files={'/usr/sbin/auditd': None}))
+
+
+def test_the_module_documents_every_id_and_the_modules_default():
+    doc = yaml.safe_load(audit_module.DOCUMENTATION)
+    text = ' '.join(doc['description'])
+    assert [c[0] for c in audit.CHECKS if 'C(%s)' % c[0] not in text] == []
+    assert doc['options']['disabled_modules']['default'] == list(audit.DISABLED_MODULES)

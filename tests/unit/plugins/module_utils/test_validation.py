@@ -639,3 +639,140 @@ def test_pgbackrest_repository_may_not_be_a_database_host():
     assert [(p.variable, 'also a database host' in p.problem) for p in problems] == [('pgbackrest_repository_host', True)]
     per_host = {'mon1': {'pgbackrest_repository_host': 'mon1', 'pgbackrest_primary': 'db1'}}
     assert v.check_pgbackrest(inventory(common, per_host)) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# lockout: a run never cuts its own SSH connection (sshd's PermitRootLogin, the firewall's SSH sources and port)
+# ---------------------------------------------------------------------------------------------------------------
+
+SSH_LOGIN = {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1'}
+
+
+@pytest.fixture
+def routes(monkeypatch):
+    """The controller's source address per (address, port), without asking the real routing table."""
+    asked = []
+
+    def route_source(address, port):
+        asked.append((address, port))
+        return routes.table.get(address)
+    routes.table = {'127.0.0.1': '127.0.0.1', '10.20.0.5': '192.0.2.10'}
+    monkeypatch.setattr(v, 'route_source', route_source)
+    routes.asked = asked
+    return routes
+
+
+def lockout(settings=None, per_host=None):
+    return v.check_lockout(role_inventory(dict(settings or {}), per_host=per_host))
+
+
+def test_root_login_that_permit_root_login_no_would_lock_out(routes):
+    problems = lockout({'baseline_ssh_permit_root_login': 'no'}, {'db1': dict(SSH_LOGIN, ansible_user='root')})
+    assert [(p.variable, p.value) for p in problems] == [('baseline_ssh_permit_root_login', "'no'")]
+    assert 'logs in to db1 as root over SSH' in problems[0].problem and 'PermitRootLogin no' in problems[0].problem
+    assert 'prohibit-password' in problems[0].fix and 'ansible_user' in problems[0].fix
+    assert variables_of(v.validate(role_inventory({'baseline_ssh_permit_root_login': 'no'},
+                                                  per_host={'db1': dict(SSH_LOGIN, ansible_user='root')}))) == \
+        ['baseline_ssh_permit_root_login']
+
+
+def test_root_login_hosts_alike_are_named_in_one_problem(routes):
+    problems = lockout({'baseline_ssh_permit_root_login': 'no', 'ansible_user': 'root'})  # no ansible_connection: ssh
+    assert len(problems) == 1 and 'logs in to %s as root' % ', '.join(sorted(GROUPS['all'])) in problems[0].problem
+
+
+@pytest.mark.parametrize('settings', [
+    {'ansible_user': 'deploy'},
+    {},  # no ansible_user: the controller's user, remote_user or ~/.ssh/config decide (unknown here)
+    {'ansible_user': 'root', 'ansible_ssh_user': 'deploy'},  # ansible_ssh_user wins, as in the ssh plugin
+    {'ansible_user': 'root', 'baseline_ssh_permit_root_login': 'prohibit-password'},
+    {'ansible_user': 'root', 'baseline_ssh_enabled': False},  # sshd left alone
+    {'ansible_user': 'root', 'ansible_connection': 'community.docker.docker'},
+    {'ansible_user': 'root', 'ansible_connection': 'local'},
+], ids=['admin-user', 'user-unknown', 'ssh-user-wins', 'prohibit-password', 'sshd-untouched', 'docker', 'local'])
+def test_root_login_not_refused(settings, routes):
+    per_host = {'db1': dict(dict(SSH_LOGIN, **settings), **({} if 'baseline_ssh_permit_root_login' in settings
+                                                              else {'baseline_ssh_permit_root_login': 'no'}))}
+    assert lockout(per_host=per_host) == []
+
+
+@pytest.mark.parametrize('connection', sorted(v.SSH_CONNECTIONS))
+def test_every_ssh_like_connection_is_concerned(connection, routes):
+    per_host = {'db1': dict(SSH_LOGIN, ansible_connection=connection, ansible_ssh_user='root', baseline_ssh_permit_root_login='no')}
+    assert variables_of(lockout(per_host=per_host)) == ['baseline_ssh_permit_root_login']
+
+
+def test_firewall_admin_networks_that_shut_out_the_controller(routes):
+    per_host = {'db1': dict(SSH_LOGIN, ansible_host='10.20.0.5', firewall_admin_networks=['10.99.0.0/24', '10.98.0.7'])}
+    problems = lockout(per_host=per_host)
+    assert [(p.variable, p.value) for p in problems] == [('firewall_admin_networks', "['10.99.0.0/24', '10.98.0.7']")]
+    assert 'admits SSH only from 10.99.0.0/24, 10.98.0.7, but this run reaches db1 (10.20.0.5) from 192.0.2.10' in problems[0].problem
+    assert 'cut its own connection' in problems[0].problem
+    assert 'add 192.0.2.10 (or its network) to firewall_admin_networks' in problems[0].fix
+    assert 'firewall_controller_address' in problems[0].fix
+    assert routes.asked == [('10.20.0.5', 22)]
+
+
+@pytest.mark.parametrize('settings', [
+    {'firewall_admin_networks': ['192.0.2.0/24']},
+    {'firewall_admin_networks': ['10.99.0.0/24', '192.0.2.10']},
+    {'firewall_admin_networks': ['10.99.0.0/24', 'any']},
+    {'firewall_admin_networks': []},  # SSH from anywhere
+    {'firewall_admin_networks': ['10.99.0.0/24'], 'firewall_controller_address': '10.99.0.7'},  # NAT: what the host sees
+    {'firewall_admin_networks': ['10.99.0.0/24'], 'ansible_host': 'no-route.invalid'},  # no address: not guessed
+    {'firewall_admin_networks': ['10.99.0.0/24'], 'ansible_connection': 'community.docker.docker'},
+], ids=['network', 'address', 'any', 'empty', 'controller-address', 'no-route', 'docker'])
+def test_firewall_admin_networks_that_admit_the_controller(settings, routes):
+    per_host = {'db1': dict(dict(SSH_LOGIN, ansible_host='10.20.0.5'), **settings)}
+    assert lockout(per_host=per_host) == []
+    if 'firewall_controller_address' in settings or 'ansible_connection' in settings:
+        assert routes.asked == []  # the routing table is not consulted
+
+
+def test_firewall_controller_address_is_the_address_compared(routes):
+    per_host = {'db1': dict(SSH_LOGIN, firewall_admin_networks=['10.99.0.0/24'], firewall_controller_address='203.0.113.9')}
+    problems = lockout(per_host=per_host)
+    assert variables_of(problems) == ['firewall_admin_networks'] and 'from 203.0.113.9 (firewall_controller_address)' in problems[0].problem
+    assert routes.asked == []
+
+
+def test_firewall_admin_networks_the_firewall_refuses_are_reported_once(routes):
+    problems = v.validate(role_inventory({}, per_host={'db1': dict(SSH_LOGIN, firewall_admin_networks=['office'])}))
+    assert variables_of(problems) == ['firewall_admin_networks[0]']  # check_firewall_sources, not the lockout too
+
+
+def test_firewall_controller_address_must_be_an_address(routes):
+    problems = v.validate(role_inventory({}, per_host={'db1': dict(SSH_LOGIN, firewall_controller_address='vpn-gateway')}))
+    assert variables_of(problems) == ['firewall_controller_address'] and problems[0].problem == 'not an IP address'
+
+
+def test_firewall_ssh_port_other_than_the_port_the_run_connects_on(routes):
+    problems = lockout(per_host={'db1': dict(SSH_LOGIN, ansible_port=2222)})
+    assert [(p.variable, p.value) for p in problems] == [('firewall_ssh_port', '22')]
+    assert 'open SSH on port 22 while this run connects to db1 on port 2222' in problems[0].problem
+    assert 'firewall_ssh_port: 2222' in problems[0].fix
+    problems = lockout({'firewall_ssh_port': 2222}, per_host={'db1': dict(SSH_LOGIN)})
+    assert [(p.variable, p.value) for p in problems] == [('firewall_ssh_port', '2222')]
+    assert len(problems[0].problem.split(' on port 22:')[0].split(', ')) == len(GROUPS['all'])  # one problem, every host
+    others = lockout({'firewall_ssh_port': 2222}, per_host={'db1': dict(SSH_LOGIN, ansible_port='2222')})
+    assert len(others) == 1 and 'db1' not in others[0].problem and 'app1, lb1' in others[0].problem
+    assert lockout({'firewall_ssh_port': 2222, 'ansible_port': 2222}) == []
+    assert lockout({'firewall_ssh_port': 2222, 'ansible_port': 22, 'ansible_ssh_port': 2222}) == []  # ansible_ssh_port wins
+    assert lockout({'firewall_ssh_port': 2222, 'ansible_connection': 'community.docker.docker'}) == []
+
+
+def test_connection_variables_are_read_by_the_lockout_check_only(routes):
+    # ansible_port ends with _port, but it is Ansible's: no range check; a port that is no port is not compared
+    assert v.validate(role_inventory({'ansible_port': 'x', 'ansible_connection': 'ssh', 'ansible_user': 'deploy'})) == []
+    assert v.validate(role_inventory({'ansible_port': 0, 'ansible_connection': 'community.docker.docker'})) == []
+
+
+def test_a_role_that_does_not_run_is_not_checked(routes):
+    per_host = {'db1': dict(SSH_LOGIN, ansible_user='root', ansible_port=2222, baseline_ssh_permit_root_login='no',
+                            firewall_admin_networks=['10.99.0.0/24'])}
+    assert variables_of(v.check_lockout(inventory(per_host=per_host))) == []  # no role markers: neither role runs
+
+
+def test_route_source_asks_the_routing_table_without_sending():
+    assert v.route_source('127.0.0.1', 22) == '127.0.0.1'
+    assert v.route_source('no-such-host.invalid', 22) is None  # a name: no DNS query, not checked
