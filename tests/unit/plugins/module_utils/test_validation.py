@@ -691,8 +691,8 @@ def test_root_login_hosts_alike_are_named_in_one_problem(routes):
     {'ansible_user': 'root', 'ansible_connection': 'local'},
 ], ids=['admin-user', 'user-unknown', 'ssh-user-wins', 'prohibit-password', 'sshd-untouched', 'docker', 'local'])
 def test_root_login_not_refused(settings, routes):
-    per_host = {'db1': dict(dict(SSH_LOGIN, **settings), **({} if 'baseline_ssh_permit_root_login' in settings
-                                                              else {'baseline_ssh_permit_root_login': 'no'}))}
+    permit = {} if 'baseline_ssh_permit_root_login' in settings else {'baseline_ssh_permit_root_login': 'no'}
+    per_host = {'db1': dict(dict(SSH_LOGIN, **settings), **permit)}
     assert lockout(per_host=per_host) == []
 
 
