@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from testlib import peer_fixtures, scenario_hosts
+from testlib import ansible_playbook, peer_fixtures, scenario_hosts
 
 HOSTS = scenario_hosts()
 testinfra_hosts = HOSTS
@@ -299,3 +299,44 @@ def test_aide_baseline_reports_a_new_file(target):
         target.check_output('rm -f %s' % probe_file)
     assert result.rc & 1, (result.rc, result.stdout[-2000:])  # AIDE's exit code: bit 1 = new files
     assert probe_file in result.stdout, result.stdout[-2000:]
+
+
+MOUNTS_PLAY = """
+- name: The baseline's mount options on a mount this host owns
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Mount options
+      ansible.builtin.include_role:
+        name: bulwark.stack.baseline
+        tasks_from: mounts
+      vars:
+        bulwark_container: false  # this mount is the container's own (its mount namespace), not the runtime's
+        baseline_mount_options:
+          /srv/bulwark-scratch: defaults,nodev,nosuid,noexec
+          /srv/bulwark-not-a-mount: defaults,nodev,nosuid,noexec
+"""
+
+
+def test_mount_options_are_set_and_remounted(target, tmp_path):
+    # Docker mounts /tmp and /dev/shm noexec already, and the role leaves a container's mounts alone: so the proof
+    # uses a tmpfs this container mounts itself (exec allowed), and tells the role it owns it.
+    scratch = '/srv/bulwark-scratch'
+    target.check_output('mkdir -p %s && (findmnt %s >/dev/null || mount -t tmpfs -o rw,size=1m tmpfs %s) && '
+                        'cp /bin/true %s/probe' % (scratch, scratch, scratch, scratch))
+    assert target.run('%s/probe' % scratch).rc == 0  # executable before the role runs
+    playbook = tmp_path / 'mounts.yml'
+    playbook.write_text(MOUNTS_PLAY)
+    try:
+        first = ansible_playbook(str(playbook), '--limit', target.backend.host)
+        again = ansible_playbook(str(playbook), '--limit', target.backend.host)
+        assert first.returncode == 0, first.stdout[-3000:]
+        assert '/srv/bulwark-not-a-mount: not a separate mount' in ' '.join(first.stdout.split()), first.stdout[-3000:]
+        options = target.check_output('findmnt -no OPTIONS %s' % scratch).split(',')
+        assert {'nodev', 'nosuid', 'noexec'} <= set(options), options
+        assert target.run('%s/probe' % scratch).rc == 126  # noexec: Permission denied
+        assert re.search(r'^tmpfs\s+%s\s+tmpfs\s+defaults,nodev,nosuid,noexec\s' % scratch,
+                         target.file('/etc/fstab').content_string, re.M)
+        assert again.returncode == 0 and re.search(r'changed=0\s', again.stdout), again.stdout[-2000:]
+    finally:
+        target.run("umount %s; sed -i '\\#%s#d' /etc/fstab" % (scratch, scratch))
