@@ -203,3 +203,21 @@ args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
 sys.exit(main(['install', '--find-links', here] + args))
 PY
 }
+
+ensure_core_venv() {
+  # ensure_core_venv DIR PIN PYTHON: a venv DIR with PIN (ansible-core==X.Y.Z) on Python PYTHON (3.N) and the unit
+  # tests' packages at requirements.txt's pins, for tests on another ansible-core; .venv is left alone. A stamp
+  # holding the inputs' hash skips the work when unchanged. The interpreter: pythonPYTHON on PATH, else pyenv's.
+  local dir=$1 pin=$2 py=$3 deps want interp='' p
+  deps=$(grep -E '^(jinja2|passlib|bcrypt|zxcvbn|pytest)==' "$BULWARK_ROOT/requirements.txt")
+  want=$(printf '%s\n' "$pin" "$py" "$deps" | sha256sum | cut -d' ' -f1)
+  [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$want" ] && return 0
+  for p in "$(command -v "python$py")" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$py".*/bin/"python$py"; do
+    [ -x "$p" ] && "$p" -c '' 2>/dev/null && { interp=$p; break; }
+  done
+  [ -n "$interp" ] || { echo "no Python $py found for $pin (install it, e.g. with pyenv)" >&2; return 1; }
+  log "Creating $dir: $pin on $interp"
+  rm -rf "$dir" && "$interp" -m venv "$dir" && "$dir/bin/pip" install -q --upgrade pip &&
+    # shellcheck disable=SC2086 # one package a word
+    "$dir/bin/pip" install -q "$pin" $deps && echo "$want" >"$dir/.stamp"
+}

@@ -12,7 +12,7 @@ from ansible_collections.bulwark.stack.plugins.module_utils.haproxy_stat import 
 DOCUMENTATION = r"""
 name: haproxy_server
 short_description: One server of an HAProxy backend as the runtime API's C(show stat) sees it, and its peers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Parses the CSV that HAProxy's runtime API answers to C(show stat) and returns, for server O(server) of backend
     O(backend), its status, whether it takes traffic (C(UP)), whether it was taken out (C(MAINT), C(DRAIN)), and

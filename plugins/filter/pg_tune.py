@@ -12,11 +12,13 @@ description:
   - Computes C(postgresql.conf) settings from the workload type, RAM, CPU count, storage and PostgreSQL version
     with the formulas of PGTune (U(https://github.com/le0pard/pgtune)), reproducing its rounding, floors, caps and
     kB/MB/GB formatting.
-  - "Rules followed: PGTune C(src/features/configuration/configurationSlice.js) and
-    C(src/common/components/configurationView/index.jsx) at commit C(421728c2f26fae14285f9805d31198b98925d697)
-    (PostgreSQL 10 to 18, storage hdd/ssd/san/nvme, huge_pages from 2GB of shared_buffers, 8GB
-    maintenance_work_mem cap, 4MB work_mem floor, jit, wal_compression, autovacuum, io_method, io_workers),
-    plus the later revision that added the database-size input (O(db_size))."
+  - "PGTune revision followed: the one that fixed PGTune issue #142 (closed 2026-06-09, PostgreSQL 18 on Linux
+    got C(io_workers) next to C(io_method=io_uring)). Sources read: C(src/common/components/configurationView/index.jsx)
+    at commit C(421728c2f26fae14285f9805d31198b98925d697) (key order) and the newest
+    C(src/features/configuration/configurationSlice.js) in the source index, the revision with the database-size
+    input O(db_size) (its commit hash was not exposed): PostgreSQL 10 to 18, storage hdd/ssd/san/nvme, huge_pages
+    from 2GB of shared_buffers, 8GB maintenance_work_mem cap, 4MB work_mem floor, jit, wal_compression,
+    autovacuum, io_method; plus the #142 fix itself (C(io_workers) only with C(io_method=worker))."
   - The parameters are read from the input dict (keys C(db_type), C(memory), C(cpus), C(storage), C(version),
     C(max_connections), C(db_size)); the same names can be given as keyword arguments, which win over the dict.
     C(total_memory) and C(pg_version) are accepted as aliases of C(memory) and C(version).
@@ -25,9 +27,10 @@ description:
   - Linux only. PGTune's Windows caps and macOS huge_pages rule are not applied; PostgreSQL below 10 is
     rejected and versions above 18 get the 18 rules.
   - Keys are returned in PGTune's order and only when PGTune emits them, for example the parallel settings only
-    with 4 CPUs or more, C(jit=off) only for web/oltp/mixed on PostgreSQL 12+, C(io_method) and C(io_workers) only
-    on PostgreSQL 18+, C(wal_level=minimal) and C(max_wal_senders=0) only for desktop. PGTune's warning comments
-    are not returned.
+    with 4 CPUs or more, C(jit=off) only for web/oltp/mixed on PostgreSQL 12+, C(io_method=io_uring) only on
+    PostgreSQL 18+, C(wal_level=minimal) and C(max_wal_senders=0) only for desktop. C(io_workers) is never
+    returned (PGTune sets it only with C(io_method=worker), on Windows and macOS); give both in O(overrides) to use
+    the worker method. PGTune's warning comments are not returned.
   - O(overrides) is merged last, so operators can change, add or (with a null value) drop any setting.
   - Invalid input fails the task with a message naming the parameter, the bad value and the accepted values.
 options:

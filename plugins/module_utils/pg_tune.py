@@ -8,22 +8,27 @@ Source followed
 ---------------
 PGTune, https://github.com/le0pard/pgtune (MIT), file ``src/features/configuration/configurationSlice.js``
 (the selectors that compute every setting) and ``src/common/components/configurationView/index.jsx`` (key
-order, unit formatting and which keys are emitted):
+order, unit formatting and which keys are emitted), at the revision that fixed PGTune issue #142 (closed by the
+maintainer on 2026-06-09, "PgTune provides wrong advice for PostgreSQL 18 with io_method = io_uring"):
 
-* Baseline: commit ``421728c2f26fae14285f9805d31198b98925d697`` -- PostgreSQL 10-18, storage ``hdd``/``ssd``/
-  ``san``/``nvme``, huge_pages keyed on shared_buffers, 8GB maintenance_work_mem cap, 4MB work_mem floor, jit,
-  wal_compression, autovacuum_max_workers, autovacuum_work_mem, io_method and io_workers.
-* Plus the newest revision of that file found in the source index (the one adding the "DB size vs RAM" input,
-  ``dbSize``; the index did not expose its commit hash). It changes two rules, both reproduced here through the
-  optional ``db_size`` argument: random_page_cost is 4 for ``dw`` on non-HDD storage unless the database fits in
-  RAM, and work_mem is scaled by 1.3 (fits in RAM) or 0.9 (larger than RAM). With ``db_size`` omitted PGTune's
-  default (``mid_ram``) applies.
+* ``index.jsx`` at commit ``421728c2f26fae14285f9805d31198b98925d697`` (key order; io_method before io_workers,
+  then min/max_wal_size, the parallel settings, wal_level/max_wal_senders).
+* ``configurationSlice.js`` at the newest version held by the source index (the one with the "DB size vs RAM"
+  input ``dbSize``, 20,228 characters; the index does not expose its commit hash): PostgreSQL 10-18, storage
+  ``hdd``/``ssd``/``san``/``nvme``, huge_pages keyed on shared_buffers >= 2GB, 8GB maintenance_work_mem cap,
+  4MB work_mem floor, work_mem x1.3 / x0.9 for ``less_ram`` / ``greater_ram``, random_page_cost 4 for ``dw`` on
+  non-HDD storage unless the database fits in RAM, jit, wal_compression, autovacuum_max_workers,
+  autovacuum_work_mem, io_method.
+* Plus the #142 fix, whose code is newer than the index: io_workers is recommended only with
+  ``io_method = worker`` (PostgreSQL ignores it otherwise), which PGTune picks only on Windows and macOS. On
+  Linux PostgreSQL 18+ gets ``io_method = io_uring`` and no io_workers (before the fix: floor(cpus / 4), 4..32).
 
 Scope and deliberate differences
 --------------------------------
 * Linux only: PGTune's Windows caps (shared_buffers <= 512MB before PG 10, 2GB-1MB work_mem and
   maintenance_work_mem up to PG 17) and the macOS huge_pages rule are not implemented; effective_io_concurrency is
-  always emitted and io_method is ``io_uring`` from PG 18 on.
+  always emitted, io_method is ``io_uring`` from PG 18 on and io_workers (PGTune's worker-method setting for
+  Windows and macOS) is never emitted.
 * PostgreSQL versions below 10 are rejected (PGTune no longer offers them); versions above 18 get the 18 rules.
 * The warning comments PGTune prints above the config (low/high memory, lz4/io_uring build requirements, DW cost
   parameters) are not returned.
@@ -324,11 +329,9 @@ def pg_tune(db_type, total_memory, cpus, storage, pg_version, max_connections=No
     if maintenance_work_mem >= 2 * _KB_PER_GB:
         settings.append(('autovacuum_work_mem', format_kb(2 * _KB_PER_GB)))
     if pg_version >= 18:
+        # selectIoMethod: io_uring on Linux. selectIoWorkers (min(32, max(3, floor(cpus / 4))) when above 3) applies
+        # only with io_method=worker since PGTune's fix for its issue #142, so Linux never gets io_workers.
         settings.append(('io_method', 'io_uring'))
-        if cpus is not None:
-            io_workers = min(32, max(3, cpus // 4))
-            if io_workers > 3:
-                settings.append(('io_workers', str(io_workers)))
     settings.append(('min_wal_size', format_kb(_MIN_WAL_SIZE_MB[db_type] * _KB_PER_MB)))
     settings.append(('max_wal_size', format_kb(_MAX_WAL_SIZE_MB[db_type] * _KB_PER_MB)))
     settings.extend((name, str(value)) for name, value in parallel)

@@ -37,6 +37,15 @@ def test_optional_parameters():
     assert 'max_worker_processes' not in result
 
 
+def test_postgresql_18_on_linux_has_no_io_workers():
+    # PGTune issue #142: io_workers only goes with io_method=worker; Linux gets io_uring. 16 CPUs used to give
+    # io_workers=4 (floor(16/4)); work_mem (16777216-4194304)/((200+16)*3) = 12582912/648 = 19418.07 -> 19418kB.
+    result = pg_tune({}, db_type='web', memory='16GB', cpus=16, storage='ssd', version='18')
+    assert result['io_method'] == 'io_uring'
+    assert 'io_workers' not in result
+    assert result['work_mem'] == '19418kB'
+
+
 def test_overrides_win():
     result = pg_tune(FACTS, overrides={'shared_buffers': '2GB', 'max_connections': 500, 'jit': None, 'wal_level': 'replica'})
     assert result['shared_buffers'] == '2GB'

@@ -13,6 +13,7 @@ Every expected value below was worked out by hand from PGTune's formulas (config
   work_mem              = (RAM - shared_buffers) / ((max_connections + W) * 3), W = cpus if cpus >= 4 else 8,
                           floored (dw/mixed: /2, desktop: /6), x1.3 for less_ram, x0.9 for greater_ram, at least 4MB
   huge_pages            = try when shared_buffers >= 2GB
+  io_method             = io_uring from PG 18 (Linux); io_workers never (PGTune #142: only with io_method=worker)
   format                = GB if divisible by 1048576 kB, MB if divisible by 1024 kB, else kB
 
 The expected settings are written as "key=value" in PGTune's output order; the order is asserted too.
@@ -99,13 +100,14 @@ VECTORS = [
     (
         # RAM 32GB: maintenance 33554432/16 = 2097152 = exactly 2GB -> autovacuum_work_mem 2GB (>=);
         # work_mem 25165824/((500+16)*3) = 25165824/1548 = 16256.99 -> 16256kB; 16 CPUs: autovacuum_max_workers 4,
-        # per gather ceil(16/2) = 8 -> capped 4; PG 18: io_method io_uring, io_workers floor(16/4) = 4 (> 3).
+        # per gather ceil(16/2) = 8 -> capped 4; PG 18 on Linux: io_method io_uring and no io_workers (PGTune #142:
+        # selectIoWorkers only with io_method=worker; before the fix this vector had io_workers=4).
         'web-32GB-16cpu-nvme-pg18-500conn',
         dict(db_type='web', total_memory=32 * GIB, cpus=16, storage='nvme', pg_version=18, max_connections=500),
         'max_connections=500 shared_buffers=8GB effective_cache_size=24GB maintenance_work_mem=2GB '
         'checkpoint_completion_target=0.9 wal_buffers=16MB default_statistics_target=100 random_page_cost=1.1 '
         'effective_io_concurrency=1000 work_mem=16256kB huge_pages=try jit=off wal_compression=lz4 '
-        'autovacuum_max_workers=4 autovacuum_work_mem=2GB io_method=io_uring io_workers=4 '
+        'autovacuum_max_workers=4 autovacuum_work_mem=2GB io_method=io_uring '
         'min_wal_size=1GB max_wal_size=4GB max_worker_processes=16 max_parallel_workers_per_gather=4 '
         'max_parallel_workers=16 max_parallel_maintenance_workers=4',
     ),
@@ -188,32 +190,34 @@ VECTORS = [
     (
         # 1TB = 1073741824 kB: shared_buffers 256GB; maintenance 64GB -> 8GB cap; work_mem
         # (1073741824-268435456)/((1000+64)*3) = 805306368/3192 = 252288.96 -> 252288kB;
-        # 64 CPUs: autovacuum 5, io_workers floor(64/4) = 16, per gather capped at 4.
+        # 64 CPUs: autovacuum 5, per gather capped at 4; no io_workers with io_uring (PGTune #142; was 16).
         'web-1TB-64cpu-nvme-pg18-1000conn',
         dict(db_type='web', total_memory='1TB', cpus=64, storage='nvme', pg_version=18, max_connections=1000),
         'max_connections=1000 shared_buffers=256GB effective_cache_size=768GB maintenance_work_mem=8GB '
         'checkpoint_completion_target=0.9 wal_buffers=16MB default_statistics_target=100 random_page_cost=1.1 '
         'effective_io_concurrency=1000 work_mem=252288kB huge_pages=try jit=off wal_compression=lz4 '
-        'autovacuum_max_workers=5 autovacuum_work_mem=2GB io_method=io_uring io_workers=16 '
+        'autovacuum_max_workers=5 autovacuum_work_mem=2GB io_method=io_uring '
         'min_wal_size=1GB max_wal_size=4GB max_worker_processes=64 max_parallel_workers_per_gather=4 '
         'max_parallel_workers=64 max_parallel_maintenance_workers=4',
     ),
     (
         # 4TB = 4294967296 kB: shared_buffers 1073741824 kB = 1024GB; work_mem
         # (4294967296-1073741824)/((40+256)*3) = 3221225472/888 = 3627506.16, /2 = 1813753.08 -> 1813753kB;
-        # 256 CPUs: io_workers min(32, 64) = 32 cap; dw per gather ceil(256/2) = 128 uncapped;
+        # 256 CPUs: no io_workers with io_uring (PGTune #142; was the 32 cap); dw per gather ceil(256/2) = 128
+        # uncapped;
         # PG 19 is computed with the PG 18 rules.
         'dw-4TB-256cpu-hdd-pg19',
         dict(db_type='dw', total_memory='4TB', cpus=256, storage='hdd', pg_version=19),
         'max_connections=40 shared_buffers=1024GB effective_cache_size=3072GB maintenance_work_mem=8GB '
         'checkpoint_completion_target=0.9 wal_buffers=16MB default_statistics_target=500 random_page_cost=4 '
         'effective_io_concurrency=2 work_mem=1813753kB huge_pages=try wal_compression=lz4 '
-        'autovacuum_max_workers=5 autovacuum_work_mem=2GB io_method=io_uring io_workers=32 '
+        'autovacuum_max_workers=5 autovacuum_work_mem=2GB io_method=io_uring '
         'min_wal_size=4GB max_wal_size=16GB max_worker_processes=256 max_parallel_workers_per_gather=128 '
         'max_parallel_workers=256 max_parallel_maintenance_workers=4',
     ),
     (
-        # PG 18 with 12 CPUs: io_workers floor(12/4) = 3 is the PG default -> not emitted; io_method still is.
+        # PG 18 with 12 CPUs: io_method io_uring, no io_workers (not emitted with io_uring since PGTune #142, and
+        # floor(12/4) = 3 is the PG default anyway).
         # work_mem (8388608-2097152)/((300+12)*3) = 6291456/936 = 6721.64 -> 6721kB.
         'oltp-8GB-12cpu-ssd-pg18-no-io-workers',
         dict(db_type='oltp', total_memory=8 * GIB, cpus=12, storage='ssd', pg_version=18),
@@ -222,6 +226,22 @@ VECTORS = [
         'effective_io_concurrency=200 work_mem=6721kB huge_pages=try jit=off wal_compression=lz4 '
         'io_method=io_uring min_wal_size=2GB max_wal_size=8GB max_worker_processes=12 '
         'max_parallel_workers_per_gather=4 max_parallel_workers=12 max_parallel_maintenance_workers=4',
+    ),
+    (
+        # PGTune issue #142 (PostgreSQL 18, OS Linux): configurationSlice.js selectIoMethod gives io_uring on Linux and
+        # the fixed selectIoWorkers returns null unless io_method is worker, so no io_workers (the old rule gave
+        # min(32, max(3, floor(20/4))) = 5). RAM 64GB = 67108864 kB: shared_buffers 16777216 = 16GB,
+        # effective_cache_size 50331648 = 48GB, maintenance 67108864/16 = 4194304 = 4GB -> autovacuum_work_mem 2GB;
+        # work_mem (67108864-16777216)/((100+20)*3) = 50331648/360 = 139810.13, /2 = 69905.07 -> 69905kB;
+        # 20 CPUs: autovacuum_max_workers 4, per gather ceil(20/2) = 10 -> capped 4, maintenance workers 4.
+        'mixed-64GB-20cpu-ssd-pg18-issue142',
+        dict(db_type='mixed', total_memory='64GB', cpus=20, storage='ssd', pg_version=18),
+        'max_connections=100 shared_buffers=16GB effective_cache_size=48GB maintenance_work_mem=4GB '
+        'checkpoint_completion_target=0.9 wal_buffers=16MB default_statistics_target=100 random_page_cost=1.1 '
+        'effective_io_concurrency=200 work_mem=69905kB huge_pages=try jit=off wal_compression=lz4 '
+        'autovacuum_max_workers=4 autovacuum_work_mem=2GB io_method=io_uring '
+        'min_wal_size=1GB max_wal_size=4GB max_worker_processes=20 max_parallel_workers_per_gather=4 '
+        'max_parallel_workers=20 max_parallel_maintenance_workers=4',
     ),
     (
         # db_size less_ram: random_page_cost 1.1 even on hdd and for dw; work_mem
@@ -358,12 +378,34 @@ def test_autovacuum_max_workers_thresholds(cpus, expected):
     assert pg_tune('web', '8GB', cpus, 'ssd', 15).get('autovacuum_max_workers') == expected
 
 
-@pytest.mark.parametrize('cpus, expected', [(None, None), (15, None), (16, '4'), (19, '4'), (20, '5'), (128, '32'), (1000, '32')])
-def test_io_workers(cpus, expected):
-    result = pg_tune('web', '8GB', cpus, 'ssd', 18)
+# PGTune issue #142: configurationSlice.js selectIoWorkers now returns null unless selectIoMethod is 'worker'
+# (Windows/macOS); on Linux io_method is io_uring, so no CPU count gives io_workers any more. Before the fix the
+# expected values were None, None, 4, 4, 5, 32, 32 for these CPU counts.
+@pytest.mark.parametrize('cpus', [None, 4, 15, 16, 19, 20, 128, 1000])
+@pytest.mark.parametrize('version', [18, 19])
+def test_no_io_workers_with_io_uring(cpus, version):
+    result = pg_tune('web', '8GB', cpus, 'ssd', version)
     assert result['io_method'] == 'io_uring'
-    assert result.get('io_workers') == expected
+    assert 'io_workers' not in result
     assert 'io_workers' not in pg_tune('web', '8GB', cpus, 'ssd', 17)
+
+
+def test_issue142_report_pg18_linux_16_cpus():
+    # The report: PostgreSQL 18 on Linux printed io_method = io_uring and io_workers = 4 (floor(16/4) = 4).
+    result = pg_tune('web', '16GB', 16, 'ssd', '18')
+    keys = list(result)
+    assert result['io_method'] == 'io_uring'
+    assert 'io_workers' not in result
+    # io_method keeps its place (16GB: maintenance 1GB, so no autovacuum_work_mem): after autovacuum_max_workers,
+    # straight before min_wal_size where io_workers used to be.
+    assert keys.index('io_method') == keys.index('autovacuum_max_workers') + 1
+    assert keys.index('min_wal_size') == keys.index('io_method') + 1
+
+
+def test_worker_io_method_through_overrides():
+    result = pg_tune('web', '16GB', 16, 'ssd', 18, overrides={'io_method': 'worker', 'io_workers': 4})
+    assert result['io_method'] == 'worker'
+    assert result['io_workers'] == '4'
 
 
 @pytest.mark.parametrize('version, jit, wal_compression', [(10, None, 'on'), (11, None, 'on'), (12, 'off', 'on'), (14, 'off', 'on'), (15, 'off', 'lz4')])

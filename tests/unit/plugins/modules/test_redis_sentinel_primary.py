@@ -153,9 +153,15 @@ def _ca_and_server(tmp, name):
         return builder.sign(signer, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = cert(name + ' CA', name + ' CA', ca_key, ca_key, True, [])
+    # Key identifiers and the CA's key usage as the internal_ca role writes them: Python 3.13 (Debian 13) verifies
+    # with VERIFY_X509_STRICT, which refuses a chain without them.
+    ca = cert(name + ' CA', name + ' CA', ca_key, ca_key, True,
+              [x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+               x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                             key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False)])
     server = cert('127.0.0.1', name + ' CA', key, ca_key, False,
-                  [x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))])])
+                  [x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                   x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())])
     (tmp / (name + '-ca.crt')).write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (tmp / 'server.pem').write_bytes(server.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
