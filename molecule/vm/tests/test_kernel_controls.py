@@ -1,4 +1,4 @@
-"""bulwark.stack.baseline on a virtual machine: the controls that belong to a kernel of the host's own (audit,
+"""bulwark.stack.baseline on virtual machines (Debian 12 and 13): the controls that belong to a kernel of the host's own (audit,
 process accounting, module loading, host-wide sysctls, mounts), exercised where containers cannot show them."""
 
 import time
@@ -124,6 +124,21 @@ def test_dev_shm_is_mounted_noexec_nosuid_nodev(host):
         assert result.rc != 0 and 'Permission denied' in result.stderr, result.stderr
     finally:
         host.run('rm -f /dev/shm/bwprobe')
+
+
+def test_tmp_is_noexec_where_it_is_a_mount(host):
+    # Debian 13 mounts /tmp as a tmpfs (Debian 12 keeps it on the root filesystem, which the role leaves alone).
+    if host.system_info.codename == 'bookworm':
+        assert host.run('findmnt /tmp').rc != 0
+        return
+    options = host.check_output('findmnt -no OPTIONS /tmp').split(',')
+    assert {'noexec', 'nosuid', 'nodev'} <= set(options), options
+    host.check_output('install -m 0755 /bin/true /tmp/bwprobe')
+    try:
+        result = host.run('/tmp/bwprobe')
+        assert result.rc != 0 and 'Permission denied' in result.stderr, result.stderr
+    finally:
+        host.run('rm -f /tmp/bwprobe')
 
 
 def test_no_failed_unit(host):
