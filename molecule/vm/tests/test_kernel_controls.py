@@ -12,6 +12,30 @@ testinfra_hosts = scenario_hosts()
 USER = 'bulwark'  # the login user (ansible_become: every command below runs as root in that user's SSH session)
 
 
+def wait_for_output(host, command, needle, tries=20):
+    """The output of `command` once it holds `needle` (the audit and accounting logs are written asynchronously),
+    or its last output after `tries` half-second waits."""
+    for _ in range(tries):
+        output = host.run(command).stdout
+        if needle in output:
+            break
+        time.sleep(0.5)
+    return output
+
+
+def assert_mounted_noexec_nosuid_nodev(host, path):
+    """`path` is a mount with the three options, and a program copied there is refused."""
+    options = host.check_output('findmnt -no OPTIONS %s', path).split(',')
+    assert {'noexec', 'nosuid', 'nodev'} <= set(options), options
+    probe = '%s/bwprobe' % path
+    host.check_output('install -m 0755 /bin/true %s', probe)
+    try:
+        result = host.run(probe)
+        assert result.rc != 0 and 'Permission denied' in result.stderr, result.stderr
+    finally:
+        host.run('rm -f %s', probe)
+
+
 def test_it_is_a_virtual_machine_not_a_container(host):
     assert host.check_output('systemd-detect-virt --vm') != 'none'
     assert host.run('systemd-detect-virt --container').rc != 0
@@ -44,12 +68,8 @@ def test_a_watched_change_is_recorded(host):
     name = 'audit%s' % uuid.uuid4().hex[:6]
     host.check_output('useradd --no-create-home --shell /usr/sbin/nologin %s', name)
     try:
-        for _ in range(20):
-            found = host.run('ausearch --input-logs -k identity -i --start recent')
-            if name in found.stdout:
-                break
-            time.sleep(0.5)
-        assert name in found.stdout, found.stdout[-2000:]
+        found = wait_for_output(host, 'ausearch --input-logs -k identity -i --start recent', name)
+        assert name in found, found[-2000:]
     finally:
         host.run('userdel %s', name)
 
@@ -59,13 +79,9 @@ def test_a_users_permission_change_is_recorded(host):
     # recorded under that user's login name, even after sudo.
     marker = 'perm-%s' % uuid.uuid4().hex[:6]
     host.check_output('runuser -u %s -- sh -c "touch /tmp/%s && chmod 600 /tmp/%s"', USER, marker, marker)
-    for _ in range(20):
-        found = host.run('ausearch --input-logs -k perm_mod -i --start recent')
-        if marker in found.stdout:
-            break
-        time.sleep(0.5)
+    found = wait_for_output(host, 'ausearch --input-logs -k perm_mod -i --start recent', marker)
     host.run('rm -f /tmp/%s', marker)
-    assert marker in found.stdout and 'auid=%s' % USER in found.stdout, found.stdout[-2000:]
+    assert marker in found and 'auid=%s' % USER in found, found[-2000:]
 
 
 def test_process_accounting_records_commands(host):
@@ -73,13 +89,9 @@ def test_process_accounting_records_commands(host):
     probe = '/usr/local/bin/bwprobe%s' % uuid.uuid4().hex[:4]
     host.check_output('install -m 0755 /bin/true %s && %s', probe, probe)
     command = probe.rsplit('/', 1)[1][:15]  # the kernel keeps 15 characters of a command's name
-    for _ in range(20):
-        found = host.run('lastcomm --command %s', command)
-        if command in found.stdout:
-            break
-        time.sleep(0.5)
+    found = wait_for_output(host, 'lastcomm --command %s' % command, command)
     host.run('rm -f %s', probe)
-    assert command in found.stdout, found.stdout
+    assert command in found, found
 
 
 @pytest.mark.parametrize('module', ['dccp', 'sctp', 'udf'])  # Debian builds no cramfs module
@@ -115,15 +127,8 @@ def test_dmesg_is_refused_to_users(host):
 
 
 def test_dev_shm_is_mounted_noexec_nosuid_nodev(host):
-    options = host.check_output('findmnt -no OPTIONS /dev/shm').split(',')
-    assert {'noexec', 'nosuid', 'nodev'} <= set(options), options
+    assert_mounted_noexec_nosuid_nodev(host, '/dev/shm')
     assert '/dev/shm' in host.file('/etc/fstab').content_string
-    host.check_output('install -m 0755 /bin/true /dev/shm/bwprobe')
-    try:
-        result = host.run('/dev/shm/bwprobe')
-        assert result.rc != 0 and 'Permission denied' in result.stderr, result.stderr
-    finally:
-        host.run('rm -f /dev/shm/bwprobe')
 
 
 def test_tmp_is_noexec_where_it_is_a_mount(host):
@@ -131,14 +136,7 @@ def test_tmp_is_noexec_where_it_is_a_mount(host):
     if host.system_info.codename == 'bookworm':
         assert host.run('findmnt /tmp').rc != 0
         return
-    options = host.check_output('findmnt -no OPTIONS /tmp').split(',')
-    assert {'noexec', 'nosuid', 'nodev'} <= set(options), options
-    host.check_output('install -m 0755 /bin/true /tmp/bwprobe')
-    try:
-        result = host.run('/tmp/bwprobe')
-        assert result.rc != 0 and 'Permission denied' in result.stderr, result.stderr
-    finally:
-        host.run('rm -f /tmp/bwprobe')
+    assert_mounted_noexec_nosuid_nodev(host, '/tmp')
 
 
 def test_no_failed_unit(host):
