@@ -4,9 +4,10 @@ of that project runs the preflight validation (zxcvbn) and re-applies node_expor
 hashes of web.yml (passlib, bcrypt) and the internal CA's signing on the controller (cryptography). Nothing of the
 repository's own venv or of its .cache/collections link to the working tree is on the way.
 
-The dependency collections cannot come from Galaxy offline: they are linked from the pinned `ansible` package (as
-scripts/test's execution_environment does), then `ansible-galaxy collection install --offline` installs the tarball
-and resolves galaxy.yml's dependencies against them."""
+The dependency collections cannot come from Galaxy offline: they are linked from the pinned `ansible` package
+(scripts/collection_checks.py link-dependencies, as in scripts/test's execution_environment), then
+`ansible-galaxy collection install --offline` installs the tarball and resolves galaxy.yml's dependencies against
+them."""
 
 import json
 import os
@@ -14,9 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
-
-import ansible_collections
 
 from testlib import changed_tasks
 
@@ -53,22 +51,6 @@ def run(*args, **kwargs):
     return result
 
 
-def link_dependencies(tarball, collections):
-    """Link the collections the tarball's MANIFEST.json depends on (and theirs) from the pinned `ansible` package."""
-    with tarfile.open(tarball) as tar:
-        todo = list(json.load(tar.extractfile('MANIFEST.json'))['collection_info']['dependencies'])
-    shipped = [p for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, 'community'))][0]
-    while todo:
-        namespace, name = todo.pop().split('.')
-        dest = os.path.join(collections, 'ansible_collections', namespace, name)
-        if os.path.lexists(dest):
-            continue
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        os.symlink(os.path.join(shipped, namespace, name), dest)
-        with open(os.path.join(dest, 'MANIFEST.json')) as handle:
-            todo += list(json.load(handle)['collection_info'].get('dependencies') or [])
-
-
 def test_tarball_in_an_empty_project_applies_a_role(tmp_path):
     with open(os.path.join(ROOT, 'requirements.txt')) as handle:
         core = re.search(r'^ansible-core==\S+', handle.read(), re.M).group(0)
@@ -87,7 +69,7 @@ def test_tarball_in_an_empty_project_applies_a_role(tmp_path):
                ANSIBLE_NOCOLOR='1', PIP_DISABLE_PIP_VERSION_CHECK='1')
     run(sys.executable, '-m', 'venv', str(venv))
     run(str(venv / 'bin/pip'), 'install', '-q', core, env=env)
-    link_dependencies(tarball, str(collections))
+    run(sys.executable, os.path.join(ROOT, 'scripts/collection_checks.py'), 'link-dependencies', tarball, str(collections))
     run(str(venv / 'bin/ansible-galaxy'), 'collection', 'install', '--offline', '-p', str(collections), tarball,
         env=env, cwd=str(project))
     installed = collections / 'ansible_collections/bulwark/stack'

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 
 import fnmatch
+import os
 
 import pytest
 import yaml
@@ -325,3 +326,10 @@ def test_the_module_documents_every_id_and_the_modules_default():
     text = ' '.join(doc['description'])
     assert [c[0] for c in audit.CHECKS if 'C(%s)' % c[0] not in text] == []
     assert doc['options']['disabled_modules']['default'] == list(audit.DISABLED_MODULES)
+
+
+def test_the_audits_default_is_the_baselines_default():
+    # The audit also runs on hosts no role converged, so it keeps its own list; this keeps the two lists one list.
+    defaults = os.path.join(os.path.dirname(__file__), '../../../../roles/baseline/defaults/main.yml')
+    with open(defaults, encoding='utf-8') as handle:
+        assert yaml.safe_load(handle)['baseline_disabled_modules'] == list(audit.DISABLED_MODULES)
